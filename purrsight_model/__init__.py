@@ -1,0 +1,10 @@
+"""PurrSight model package: schema, encoders, training, export and the torch-free runtime.
+
+Never imports Qt. The app may import only the names re-exported here and from
+``purrsight_model.runtime`` (see ``PUBLIC_API``).
+"""
+
+from purrsight_model.schema import SCHEMA_VERSION, Report, ReportError, parse_report
+
+__all__ = ["SCHEMA_VERSION", "Report", "ReportError", "parse_report"]
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""Phase 1 run folders: config, weights, training state, metrics and plots.
+
+Layout of a run folder::
+
+    config.yaml      the AlignConfig used
+    model.pt         best weights + head specs + feature dims (what later stages load)
+    state.pt         latest weights + optimizer + epoch (resume after a stop)
+    metrics.json     final validation metrics
+    log.jsonl        one JSON line per epoch
+    plots/           loss curve and confusion matrices
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from purrsight_model.align.config import AlignConfig, HeadSpec, config_to_dict, load_config
+from purrsight_model.align.model import AlignModel, FeatureDims
+from purrsight_model.progress import TrainingError
+
+RUN_MARKER = "model.pt"
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_config(cfg: AlignConfig, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump({"align": config_to_dict(cfg)}, sort_keys=False)
+    (out / "config.yaml").write_text(text, encoding="utf-8")
+
+
+def save_model(model: AlignModel, out: Path, extra: dict[str, Any] | None = None) -> None:
+    """Best weights with what is needed to rebuild the module."""
+    _atomic_save(
+        {
+            "state_dict": model.state_dict(),
+            "heads": [asdict(h) for h in model.head_specs],
+            "dims": asdict(model.dims),
+            "config": config_to_dict(model.cfg),
+            **(extra or {}),
+        },
+        out / RUN_MARKER,
+    )
+
+
+def save_state(out: Path, model: AlignModel, optimizer: torch.optim.Optimizer, **state: Any) -> None:
+    _atomic_save(
+        {"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), **state},
+        out / "state.pt",
+    )
+
+
+def load_state(out: Path) -> dict[str, Any] | None:
+    path = out / "state.pt"
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a torn or foreign file: start over rather than crash
+        raise TrainingError(f"cannot resume from {path}: {exc}") from exc
+
+
+def load_align_run(run: str | Path) -> AlignModel:
+    """Rebuild the best Phase 1 model of a run folder (eval mode)."""
+    path = Path(run) / RUN_MARKER
+    if not path.exists():
+        raise TrainingError(f"{run} is not a Phase 1 run folder (no {RUN_MARKER})")
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = load_config(AlignConfig, None, **blob["config"])
+    heads = tuple(HeadSpec(h["name"], h["source"], tuple(h["classes"])) for h in blob["heads"])
+    model = AlignModel(cfg, FeatureDims(**blob["dims"]), heads)
+    model.load_state_dict(blob["state_dict"])
+    return model.eval()
+
+
+def append_log(out: Path, record: dict[str, Any]) -> None:
+    with (out / "log.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=float) + "\n")
+
+
+def write_metrics(out: Path, metrics: dict[str, Any]) -> None:
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
+
+
+def latest_run(root: Path, marker: str = RUN_MARKER) -> Path | None:
+    """The most recently finished run below ``root`` (by the marker file's mtime)."""
+    found = [p.parent for p in root.glob(f"*/{marker}")] if root.exists() else []
+    return max(found, key=lambda p: (p / marker).stat().st_mtime, default=None)

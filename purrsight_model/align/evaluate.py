@@ -1,0 +1,80 @@
+"""Phase 1 evaluation on a whole split: per-head accuracy/macro-F1 and retrieval recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from purrsight_model import metrics
+from purrsight_model.align.data import AlignArrays, make_batch
+from purrsight_model.align.model import AlignModel
+
+
+@dataclass
+class Embedded:
+    """Aligned vectors and head probabilities of every row of a split."""
+
+    image: np.ndarray  # [N, 512] (zeros where absent)
+    audio: np.ndarray  # [N, 512]
+    text: np.ndarray  # [N, 512]
+    probs: dict[str, np.ndarray]  # head -> [N, C]
+
+
+@torch.no_grad()
+def embed_all(model: AlignModel, arrays: AlignArrays, batch_size: int = 256) -> Embedded:
+    """Run the model over all rows (eval mode, no augmentation)."""
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {"image": [], "audio": [], "text": []}
+    probs: dict[str, list[np.ndarray]] = {h.name: [] for h in model.head_specs}
+    for start in range(0, len(arrays), batch_size):
+        batch = make_batch(arrays, np.arange(start, min(start + batch_size, len(arrays))))
+        img = model.embed_image(batch.image, batch.image_mask) * batch.has_image[:, None]
+        aud = model.embed_audio(batch.audio, batch.audio_mask, batch.audio_scores)
+        aud = aud * batch.has_audio[:, None]
+        parts["image"].append(img.numpy())
+        parts["audio"].append(aud.numpy())
+        parts["text"].append(model.embed_text(batch.text).numpy())
+        for name, logits in model.classify(img, batch.has_image, aud, batch.has_audio).items():
+            probs[name].append(torch.softmax(logits, -1).numpy())
+    cat = {k: np.concatenate(v) if v else np.zeros((0, model.cfg.dim)) for k, v in parts.items()}
+    return Embedded(
+        image=cat["image"],
+        audio=cat["audio"],
+        text=cat["text"],
+        probs={k: np.concatenate(v) for k, v in probs.items() if v},
+    )
+
+
+def evaluate_split(model: AlignModel, arrays: AlignArrays) -> dict[str, object]:
+    """Metrics of a whole split (not one batch): heads and text<->audio/image retrieval."""
+    emb = embed_all(model, arrays)
+    out: dict[str, object] = {"n": len(arrays), "heads": {}, "retrieval": {}}
+    for head in model.head_specs:
+        y = arrays.targets[head.name]
+        pred = emb.probs[head.name].argmax(-1)
+        out["heads"][head.name] = metrics.classification_report(y, pred, head.classes)
+    for modality in ("audio", "image"):
+        mask = getattr(arrays, f"{modality}_mask").any(-1) & arrays.text_mask
+        if mask.sum() < 2:
+            continue
+        media, text = getattr(emb, modality)[mask], emb.text[mask]
+        keys = [k for k, m in zip(arrays.label_keys, mask, strict=True) if m]
+        sim = text @ media.T  # [Q, Q] text queries against media
+        t2m, m2t = metrics.recall_at_k(sim), metrics.recall_at_k(sim.T)
+        out["retrieval"][f"text->{modality}"] = {
+            **t2m, "label_R@1": metrics.label_recall_at_1(sim, keys), "n": int(mask.sum())
+        }
+        out["retrieval"][f"{modality}->text"] = {
+            **m2t, "label_R@1": metrics.label_recall_at_1(sim.T, keys), "n": int(mask.sum())
+        }
+    return out
+
+
+def selection_score(result: dict[str, object]) -> float:
+    """One number for early stopping: mean head macro-F1, plus retrieval label R@1."""
+    heads = [h["macro_f1"] for h in result["heads"].values() if h["n"]]  # type: ignore[union-attr]
+    retr = [r["label_R@1"] for r in result["retrieval"].values()]  # type: ignore[union-attr]
+    score = float(np.nanmean(heads)) if heads else 0.0
+    return score + (0.25 * float(np.mean(retr)) if retr else 0.0)
