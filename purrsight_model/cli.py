@@ -13,7 +13,9 @@ import sys
 
 #: Modules that register subcommands, imported lazily so ``--help`` stays fast.
 COMMAND_MODULES = (
+    "purrsight_model.data.cli_convert",
     "purrsight_model.data.cli_features",
+    "purrsight_model.cli_train",
 )
 
 

@@ -38,7 +38,7 @@ def _v1_core(db: sqlite_utils.Database) -> None:
     db["observations"].create_index(["event_id"])
     db.execute(
         "CREATE TABLE obs_minute (minute INTEGER NOT NULL, field TEXT NOT NULL, "
-        "value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, field, value)) "
+        "value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) "
         "WITHOUT ROWID"
     )
     db["events"].create(
@@ -62,7 +62,9 @@ def _v1_core(db: sqlite_utils.Database) -> None:
     )
     for cols in (["ts"], ["event_id"], ["affective_state"], ["vocalization"], ["risk"]):
         db["reports"].create_index(cols)
-    db["reports"].enable_fts(["summary", "advice"], create_triggers=True, tokenize="porter")
+    # Plain unicode61 tokens + prefix queries on a light stem (see storage.search): the
+    # porter stemmer maps "purring" to "pur" but "purr" to "purr", so "purr" found nothing.
+    db["reports"].enable_fts(["summary", "advice"], create_triggers=True)
     _v1_clips_labels(db)
     _v1_runs_models_meta(db)
 

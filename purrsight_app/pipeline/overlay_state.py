@@ -1,0 +1,97 @@
+"""What the live overlay should say, computed without Qt (so it is unit-testable).
+
+The overlay shows the latest result only. A result that stops being refreshed (model slow,
+source ended) fades towards ``min_alpha`` instead of pretending to be current; without a cat
+the overlay is a calm "No cat detected" line rather than a confident guess about nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from purrsight_app.pipeline.analysis_loop import Analysed
+from purrsight_app.pipeline.protocols import top_or_unknown
+
+
+@dataclass(frozen=True)
+class OverlayConfig:
+    fresh_s: float = 1.5
+    """Results younger than this are drawn fully opaque."""
+    stale_s: float = 6.0
+    """At this age the overlay has faded to ``min_alpha``."""
+    min_alpha: float = 0.25
+    present_threshold: float = 0.5
+    """Cat score from which the state readout is shown."""
+    signal_threshold: float = 0.5
+    """Visible/heard indicators light up from this score."""
+
+
+@dataclass(frozen=True)
+class OverlayView:
+    """One frame's overlay content (all text already worded)."""
+
+    alpha: float
+    """1 = fresh, ``min_alpha`` = stale."""
+    age_s: float
+    cat_present: bool
+    headline: str
+    """E.g. "Content 82%" or "No cat detected"."""
+    details: tuple[str, ...]
+    """E.g. ("Vocalization: purr 71%", "Arousal: low 64%")."""
+    state: str
+    cat_visible: float | None
+    cat_heard: float | None
+    seen: bool
+    heard: bool
+    stale: bool
+
+
+def _score(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _pretty(label: str) -> str:
+    return label.replace("_", " ")
+
+
+def fade_alpha(age_s: float, cfg: OverlayConfig) -> float:
+    """Opaque while fresh, then a linear fade to ``min_alpha`` at ``stale_s``."""
+    if age_s <= cfg.fresh_s:
+        return 1.0
+    if age_s >= cfg.stale_s:
+        return cfg.min_alpha
+    frac = (age_s - cfg.fresh_s) / (cfg.stale_s - cfg.fresh_s)
+    return 1.0 - frac * (1.0 - cfg.min_alpha)
+
+
+def overlay_view(
+    result: Analysed | None, now: float, cfg: OverlayConfig | None = None
+) -> OverlayView | None:
+    """The overlay for ``result`` seen at wall time ``now`` (None: nothing analysed yet)."""
+    if result is None:
+        return None
+    cfg = cfg or OverlayConfig()
+    obs = result.observation
+    age = max(0.0, now - result.finished)
+    visible, heard = _score(obs.cat_visible), _score(obs.cat_heard)
+    present = obs.cat_score >= cfg.present_threshold
+    state, conf = top_or_unknown(obs, "affective_state")
+    details: list[str] = []
+    if present:
+        headline = f"{_pretty(state).capitalize()} {conf:.0%}"
+        for head, title in (("vocalization", "Vocalization"), ("arousal", "Arousal")):
+            label, p = top_or_unknown(obs, head)
+            details.append(f"{title}: {_pretty(label)} {p:.0%}")
+    else:
+        headline = "No cat detected"
+    stale = age >= cfg.stale_s
+    if age > cfg.fresh_s:
+        details.append(f"updated {age:.0f} s ago")
+    return OverlayView(
+        alpha=fade_alpha(age, cfg), age_s=age, cat_present=present, headline=headline,
+        details=tuple(details), state=state if present else "none",
+        cat_visible=visible, cat_heard=heard,
+        seen=visible is not None and visible >= cfg.signal_threshold,
+        heard=heard is not None and heard >= cfg.signal_threshold, stale=stale,
+    )
