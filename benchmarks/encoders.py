@@ -26,9 +26,14 @@ from purrsight_model.encoders import EncoderConfig  # noqa: E402
 from purrsight_model.frontends import log_mel_patches  # noqa: E402
 
 CAPTIONS = [
-    "a cat purring on a sofa", "an angry cat hissing at a dog", "kitten meowing for food",
-    "the cat is sleeping in the sun with its eyes closed", "a cat growls with flattened ears",
-    "two cats fighting loudly at night", "a relaxed cat kneading a blanket", "stock market report",
+    "a cat purring on a sofa",
+    "an angry cat hissing at a dog",
+    "kitten meowing for food",
+    "the cat is sleeping in the sun with its eyes closed",
+    "a cat growls with flattened ears",
+    "two cats fighting loudly at night",
+    "a relaxed cat kneading a blanket",
+    "stock market report",
 ]
 
 
@@ -47,8 +52,10 @@ def timed(fn: Callable[[object], object], items: Sequence[object], warmup: int =
 def row(name: str, ms: np.ndarray, unit: str, per_call: float = 1.0, note: str = "") -> None:
     """Print p50/p95 per call and throughput in ``unit``/s (``per_call`` units per call)."""
     rate = per_call * len(ms) / (ms.sum() / 1000.0)
-    print(f"{name:34s} n={len(ms):4d}  p50 {np.percentile(ms, 50):8.2f} ms  p95 {np.percentile(ms, 95):8.2f} ms"
-          f"  {rate:9.1f} {unit}/s  {note}")
+    print(
+        f"{name:34s} n={len(ms):4d}  p50 {np.percentile(ms, 50):8.2f} ms  p95 {np.percentile(ms, 95):8.2f} ms"
+        f"  {rate:9.1f} {unit}/s  {note}"
+    )
 
 
 def pick(manifest: Path, n: int) -> list[Path]:
@@ -64,11 +71,18 @@ def audio_clips(data: Path | None, n: int) -> list[np.ndarray]:
         clips = []
         for i in range(n):
             t = np.arange(int((1 + 3 * rng.random()) * 16000)) / 16000
-            clips.append((0.2 * np.sin(2 * np.pi * (300 + 50 * i) * t) + 0.02 * rng.standard_normal(t.size)).astype(np.float32))
+            clips.append(
+                (
+                    0.2 * np.sin(2 * np.pi * (300 + 50 * i) * t)
+                    + 0.02 * rng.standard_normal(t.size)
+                ).astype(np.float32)
+            )
         return clips
     from purrsight_model.media import MediaError, load_audio
 
-    paths = pick(data / "catmeows" / "manifest.csv", n // 2) + pick(data / "catsound10" / "manifest.csv", n - n // 2)
+    paths = pick(data / "catmeows" / "manifest.csv", n // 2) + pick(
+        data / "catsound10" / "manifest.csv", n - n // 2
+    )
     clips = []
     for p in paths:
         try:
@@ -93,11 +107,21 @@ def bench_yamnet(clips: list[np.ndarray], threads: int, real: bool) -> None:
 
     t0 = time.perf_counter()
     enc = load_audio_encoder(EncoderConfig("yamnet", threads=threads))
-    print(f"yamnet load (cached float graph): {1000 * (time.perf_counter() - t0):.0f} ms, {enc.version}")
+    print(
+        f"yamnet load (cached float graph): {1000 * (time.perf_counter() - t0):.0f} ms, {enc.version}"
+    )
     seconds = sum(c.size for c in clips) / 16000
     ms = timed(lambda c: enc.encode(c), clips)
-    row("yamnet float, whole clip", ms, "audio-s", seconds / len(clips), "(front end + ORT, batched patches)")
-    row("  front end only (log-mel)", timed(log_mel_patches, clips), "audio-s", seconds / len(clips))
+    row(
+        "yamnet float, whole clip",
+        ms,
+        "audio-s",
+        seconds / len(clips),
+        "(front end + ORT, batched patches)",
+    )
+    row(
+        "  front end only (log-mel)", timed(log_mel_patches, clips), "audio-s", seconds / len(clips)
+    )
     patches = [p[None] for c in clips for p in log_mel_patches(c)][:200]  # [1, 96, 64] each
     row("yamnet float, 1 patch/call", timed(enc.encode_patches, patches), "patches")
     quant = QuantizedYamnet(enc.files.quantized_path, threads=threads)
@@ -119,8 +143,10 @@ def agreement(enc, quant, clips: list[np.ndarray]) -> None:
         overlap.append(len(tf & tq) / 5)
         cat_f.append(bool(tf & set(CAT_CLASSES)))
         cat_q.append(bool(tq & set(CAT_CLASSES)))
-    print(f"  float vs w8a8 on {len(clips)} clips: top-1 agree {np.mean(top1):.2f}, top-5 overlap "
-          f"{np.mean(overlap):.2f}; cat class in top 5: float {np.mean(cat_f):.2f}, w8a8 {np.mean(cat_q):.2f}")
+    print(
+        f"  float vs w8a8 on {len(clips)} clips: top-1 agree {np.mean(top1):.2f}, top-5 overlap "
+        f"{np.mean(overlap):.2f}; cat class in top 5: float {np.mean(cat_f):.2f}, w8a8 {np.mean(cat_q):.2f}"
+    )
 
 
 def bench_mobilenet(imgs: list[np.ndarray]) -> None:
@@ -129,11 +155,18 @@ def bench_mobilenet(imgs: list[np.ndarray]) -> None:
     t0 = time.perf_counter()
     enc = load_image_encoder(EncoderConfig("mobilenet_v2"))
     print(f"mobilenet_v2 load: {1000 * (time.perf_counter() - t0):.0f} ms, {enc.version}")
-    row("mobilenet_v2 torch, batch 1", timed(lambda im: enc.encode([im]), imgs), "images", note="(incl. resize/crop)")
+    row(
+        "mobilenet_v2 torch, batch 1",
+        timed(lambda im: enc.encode([im]), imgs),
+        "images",
+        note="(incl. resize/crop)",
+    )
     batches = [imgs[i : i + 16] for i in range(0, len(imgs), 16)]
-    row("mobilenet_v2 torch, batch 16", timed(enc.encode, batches, warmup=1), "images", 16.0)
+    row("mobilenet_v2 torch, 16 per call", timed(enc.encode, batches, warmup=1), "images", 16.0)
     cats = enc.encode(imgs).cat_score
-    print(f"  ImageNet cat score: median {np.median(cats):.2f}, >0.5 for {np.mean(cats > 0.5):.2f} of images")
+    print(
+        f"  ImageNet cat score: median {np.median(cats):.2f}, >0.5 for {np.mean(cats > 0.5):.2f} of images"
+    )
 
 
 def bench_minilm(n: int) -> None:
@@ -149,16 +182,27 @@ def bench_minilm(n: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=None, help="shared data folder (catmeows/, catsound10/, catfaces3/)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="shared data folder (catmeows/, catsound10/, catfaces3/)",
+    )
     ap.add_argument("--clips", type=int, default=40, help="items per modality")
-    ap.add_argument("--threads", type=int, default=2, help="intra-op threads for torch and onnxruntime")
+    ap.add_argument(
+        "--threads", type=int, default=2, help="intra-op threads for torch and onnxruntime"
+    )
     ap.add_argument("--only", choices=["yamnet", "mobilenet", "minilm"], default=None)
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    print(f"threads={args.threads}, inputs={'real from ' + str(args.data) if args.data else 'synthetic'}")
+    print(
+        f"threads={args.threads}, inputs={'real from ' + str(args.data) if args.data else 'synthetic'}"
+    )
     if args.only in (None, "yamnet"):
         bench_yamnet(audio_clips(args.data, args.clips), args.threads, args.data is not None)
     if args.only in (None, "mobilenet"):

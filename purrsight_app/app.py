@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from purrsight_app.capture import FileSourceConfig
@@ -136,6 +136,7 @@ class PurrSightApp:
         self._stopped = True
         self.live.timer.stop()
         self.session.stop()
+        QThreadPool.globalInstance().waitForDone(5000)  # queries/exports hold connections
 
     def summary(self) -> dict[str, Any]:
         """Numbers for the self-test and the screenshot script."""

@@ -7,13 +7,14 @@ fine-tuning panel drives the same functions. ``--set key=value`` overrides any c
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from purrsight_model.progress import Progress, TrainingError
+from purrsight_model.progress import Progress, StopFlag, TrainingError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +64,18 @@ def print_progress(event: Progress, as_json: bool) -> None:
         print(f"[{event.phase} {event.step}/{event.total}] loss={event.loss:.4f}", flush=True)
 
 
+def stop_on_signals() -> StopFlag:
+    """A StopFlag set by SIGTERM/SIGINT, so a parent process can cancel a run cleanly."""
+    stop = StopFlag()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    return stop
+
+
 def run(args: argparse.Namespace) -> int:
     from purrsight_model.userdirs import runs_dir
 
@@ -75,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             from purrsight_model.align.train import train_align as train
         else:
             from purrsight_model.instruct.train import train_instruct as train
-        for event in train(cfg, out):
+        for event in train(cfg, out, stop=stop_on_signals()):
             print_progress(event, args.json)
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)

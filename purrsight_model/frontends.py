@@ -46,6 +46,7 @@ class FrontendError(ValueError):
 _ZERO_CROSSINGS = 24  # filter half-length, in zero crossings of the lower rate
 _ROLLOFF = 0.945  # cutoff as a fraction of the lower Nyquist (keeps aliasing out)
 _KAISER_BETA = 9.0
+_CHUNK = 1 << 16  # outputs per matrix product (memory stays ~K * 256 KB on long files)
 
 
 @lru_cache(maxsize=16)
@@ -99,9 +100,12 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int = TARGET_SR) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(xp, n_taps)  # [len, K] view
     out = np.empty(n_out, dtype=np.float32)
     for r in range(min(up, n_out)):
-        count = len(range(r, n_out, up))
         first = _first_input(r, up, down, half) + left
-        out[r::up] = windows[first : first + down * count : down] @ rows[r]  # [count]
+        phase_out = out[r::up]  # view: outputs r, r + up, ...
+        for start in range(0, phase_out.size, _CHUNK):  # bounds the [chunk, K] gather
+            stop = min(start + _CHUNK, phase_out.size)
+            rows_in = windows[first + down * start : first + down * stop : down]  # [chunk, K]
+            phase_out[start:stop] = rows_in @ rows[r]
     return out
 
 
@@ -147,21 +151,36 @@ def _periodic_hann() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * n / STFT_WINDOW)).astype(np.float32)
 
 
-def magnitude_spectrogram(waveform16k: np.ndarray) -> np.ndarray:
-    """[frames, 257] |STFT| (no centring or end padding, as ``tf.signal.stft``)."""
-    x = _as_mono_float(waveform16k)
-    n_frames = 0 if x.size < STFT_WINDOW else 1 + (x.size - STFT_WINDOW) // STFT_HOP
-    if n_frames == 0:
-        return np.zeros((0, FFT_SIZE // 2 + 1), dtype=np.float32)
+_FRAME_CHUNK = 4096  # STFT frames per block (41 s of audio)
+
+
+def _frame_blocks(x: np.ndarray):  # -> Iterator[np.ndarray]
+    """Blocks of windowed 400-sample frames [<=4096, 400], hop 160, no centring or end padding."""
+    if x.size < STFT_WINDOW:
+        return
+    n_frames = 1 + (x.size - STFT_WINDOW) // STFT_HOP
     frames = np.lib.stride_tricks.sliding_window_view(x, STFT_WINDOW)[::STFT_HOP][:n_frames]
-    spec = np.fft.rfft(frames * _periodic_hann(), n=FFT_SIZE, axis=1)  # [frames, 257]
-    return np.abs(spec).astype(np.float32)
+    for start in range(0, n_frames, _FRAME_CHUNK):
+        yield frames[start : start + _FRAME_CHUNK] * _periodic_hann()
+
+
+def magnitude_spectrogram(waveform16k: np.ndarray) -> np.ndarray:
+    """[frames, 257] |STFT| as ``tf.signal.stft`` (periodic Hann 400, FFT 512, hop 160)."""
+    x = _as_mono_float(waveform16k)
+    blocks = [np.abs(np.fft.rfft(b, n=FFT_SIZE, axis=1)) for b in _frame_blocks(x)]
+    if not blocks:
+        return np.zeros((0, FFT_SIZE // 2 + 1), dtype=np.float32)
+    return np.concatenate(blocks).astype(np.float32)
 
 
 def log_mel(waveform16k: np.ndarray) -> np.ndarray:
-    """[frames, 64] YAMNet log-mel: ``log(|STFT| @ mel + 0.001)``; fewer than 400 samples -> 0 frames."""
-    mel = magnitude_spectrogram(waveform16k) @ mel_matrix()  # [frames, 64]
-    return np.log(mel + LOG_OFFSET).astype(np.float32)
+    """[frames, 64] YAMNet log-mel ``log(|STFT| @ mel + 0.001)``; < 400 samples -> 0 frames."""
+    x = _as_mono_float(waveform16k)
+    out = [np.zeros((0, N_MELS), np.float32)]
+    for block in _frame_blocks(x):
+        mel = np.abs(np.fft.rfft(block, n=FFT_SIZE, axis=1)) @ mel_matrix()  # [B, 64]
+        out.append(np.log(mel + LOG_OFFSET).astype(np.float32))
+    return np.concatenate(out)
 
 
 def padded_length(n_samples: int, hop_seconds: float = PATCH_HOP_SECONDS) -> int:

@@ -44,7 +44,7 @@ def load_backend() -> ModuleType:
     try:
         import sounddevice
     except OSError as exc:
-        raise _Unavailable(f"no audio backend: PortAudio library not found ({exc})") from exc
+        raise _Unavailable(f"no audio backend: {exc} (install PortAudio, e.g. libportaudio2)") from exc
     except ImportError as exc:
         raise _Unavailable("no audio backend: the sounddevice package is missing") from exc
     return sounddevice

@@ -49,6 +49,8 @@ class PipelineConfig:
     """Stored observations per second at most (bucket length)."""
     snapshot_interval_s: float = 10.0
     """How often an open event's row is refreshed in the store."""
+    first_snapshot_s: float = 2.0
+    """First refresh of a new event's row (so the timeline soon shows its state)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ class LivePipeline:
             self.book.add(change.event_id, earlier.observation)
             self.reports.add(change.event_id, earlier.ts, earlier.observation)
         self._pending.clear()
-        self._last_snapshot = change.start
+        cfg = self.config
+        self._last_snapshot = change.start - cfg.snapshot_interval_s + cfg.first_snapshot_s
 
     def _updated(self, change: EventUpdated, result: Analysed) -> None:
         if change.active:

@@ -132,11 +132,15 @@ class LiveSession:
         self._open_store()
         sink = self.writer if self.writer is not None else DiscardSink()
         spec_label = self.spec.label() if self.spec else ""
-        self.pipeline = LivePipeline(
+        pipeline = LivePipeline(
             self.frames, self.audio, sink, config=self.options.settings.pipeline_config(),
             source_name=spec_label, on_error=lambda m: self._note("analysis", m),
         )
-        self.pipeline.start()
+        with self._lock:  # models set before the pipeline existed (tests) are applied now
+            self.pipeline = pipeline
+            if self.runtime is not None:
+                pipeline.swap_models(self.runtime.analyzer, self.runtime.reporter)
+        pipeline.start()
         self.ready.set()
         self._changed(ready=True)
         if self.options.load_model:
@@ -168,9 +172,10 @@ class LiveSession:
 
     def set_models(self, loaded: LoadedRuntime) -> None:
         """Use these models (start-up, tests, or a hot swap after fine-tuning)."""
-        self.runtime = loaded
-        if self.pipeline is not None:
-            self.pipeline.swap_models(loaded.analyzer, loaded.reporter)
+        with self._lock:
+            self.runtime = loaded
+            if self.pipeline is not None:
+                self.pipeline.swap_models(loaded.analyzer, loaded.reporter)
         self._note("model", loaded.status_line)
 
     # --- sources ------------------------------------------------------------------------

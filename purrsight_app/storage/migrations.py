@@ -16,9 +16,12 @@ from purrsight_model.schema import SCHEMA_VERSION
 
 Migration = Callable[[sqlite_utils.Database], None]
 
-#: Columns of the per-minute aggregate the writer maintains (day/week views read it, not the
-#: raw observations, so a day view costs ~1440 x labels rows whatever the history size).
+#: Columns of the per-quarter-hour aggregate the writer maintains (day/week views read it, not
+#: the raw observations, so a day view costs ~96 x labels rows whatever the history size).
 AGGREGATE_FIELDS = ("affective_state", "vocalization", "arousal")
+#: Aggregate bucket length. Every real UTC offset is a multiple of 15 minutes, so local hours
+#: and days always start on a bucket boundary.
+AGGREGATE_BUCKET_S = 900
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
@@ -37,8 +40,8 @@ def _v1_core(db: sqlite_utils.Database) -> None:
     db["observations"].create_index(["ts"])
     db["observations"].create_index(["event_id"])
     db.execute(
-        "CREATE TABLE obs_minute (minute INTEGER NOT NULL, field TEXT NOT NULL, "
-        "value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, minute, value)) "
+        "CREATE TABLE obs_agg (bucket INTEGER NOT NULL, field TEXT NOT NULL, "
+        "value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, bucket, value)) "
         "WITHOUT ROWID"
     )
     db["events"].create(

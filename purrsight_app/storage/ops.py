@@ -1,8 +1,8 @@
 """SQL for each record type the writer accepts (runs inside the writer's transaction).
 
 Consecutive records of one type go through one ``executemany`` — that, plus one transaction
-per batch, is what makes the writer cheap. Observations also bump the per-minute aggregate
-(``obs_minute``) in the same transaction, so the aggregate can never drift from the rows.
+per batch, is what makes the writer cheap. Observations also bump the quarter-hour aggregate
+(``obs_agg``) in the same transaction, so the aggregate can never drift from the rows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from purrsight_app.storage.migrations import AGGREGATE_FIELDS
+from purrsight_app.storage.migrations import AGGREGATE_BUCKET_S, AGGREGATE_FIELDS
 from purrsight_app.storage.records import (
     ClipRecord,
     DeleteClip,
@@ -36,8 +36,8 @@ _OBS_SQL = (
     "head_probs, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _AGG_SQL = (
-    "INSERT INTO obs_minute (minute, field, value, n) VALUES (?,?,?,?) "
-    "ON CONFLICT(field, minute, value) DO UPDATE SET n = n + excluded.n"
+    "INSERT INTO obs_agg (bucket, field, value, n) VALUES (?,?,?,?) "
+    "ON CONFLICT(field, bucket, value) DO UPDATE SET n = n + excluded.n"
 )
 
 AfterCommit = Callable[[], object]
@@ -57,9 +57,9 @@ def _observations(conn: sqlite3.Connection, items: Sequence[ObservationRecord]) 
     conn.executemany(_OBS_SQL, rows)
     counts: Counter[tuple[int, str, str]] = Counter()
     for o in items:
-        minute = int(o.ts // 60)
+        bucket = int(o.ts // AGGREGATE_BUCKET_S)
         for name in AGGREGATE_FIELDS:
-            counts[(minute, name, getattr(o, name))] += 1
+            counts[(bucket, name, getattr(o, name))] += 1
     conn.executemany(_AGG_SQL, [(*key, n) for key, n in counts.items()])
 
 
@@ -115,7 +115,8 @@ def _clips(conn: sqlite3.Connection, items: Sequence[ClipRecord]) -> None:
 
 def _labels(conn: sqlite3.Connection, items: Sequence[LabelRecord]) -> None:
     rows = [
-        (lab.clip_id, json.dumps(lab.validated()), lab.description, float(lab.updated_at))
+        (lab.clip_id, json.dumps(lab.validated()),
+         lab.description or str(lab.values.get("description") or ""), float(lab.updated_at))
         for lab in items
     ]
     conn.executemany(

@@ -3,7 +3,7 @@
 Pruning order, always: oldest observations first, then the oldest *unlabeled* clips (rows and
 files). Labels, labeled clips, reports and events are never pruned silently: when only they
 are left and the disk is still short, the result says so and the owner decides. The
-per-minute aggregate is kept, so old days still show their counts after raw rows are gone.
+quarter-hour aggregate is kept, so old days still show their counts after raw rows are gone.
 
 Run it on the writer (``writer.submit(PruneTask(...))``) so it never races the single writer.
 """
@@ -30,7 +30,7 @@ class RetentionSettings:
     """Owner-facing limits (Settings page)."""
 
     keep_observations_days: float = 30.0
-    """Raw observations older than this are deleted (their per-minute counts stay)."""
+    """Raw observations older than this are deleted (their quarter-hour counts stay)."""
     max_clips_gb: float = 20.0
     """Total size of clip + thumbnail files; oldest unlabeled clips go first."""
     min_free_disk_mb: float = 1024.0
@@ -51,8 +51,11 @@ class PruneResult:
 
 
 def disk_free(path: Path) -> int:
-    """Free bytes on the volume holding ``path``."""
-    return shutil.disk_usage(path).free
+    """Free bytes on the volume holding ``path`` (or its nearest existing parent)."""
+    p = Path(path)
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return shutil.disk_usage(p).free
 
 
 def _delete_observations_before(conn: sqlite3.Connection, cutoff: float) -> int:
@@ -73,7 +76,8 @@ def _delete_observations_before(conn: sqlite3.Connection, cutoff: float) -> int:
 
 def _give_space_back(conn: sqlite3.Connection) -> None:
     """Return freed pages to the file system (needs auto_vacuum=INCREMENTAL, set at create)."""
-    conn.execute("PRAGMA incremental_vacuum").fetchall()
+    # executescript steps the pragma to completion; execute() frees a single page only.
+    conn.executescript("PRAGMA incremental_vacuum;")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 

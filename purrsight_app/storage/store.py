@@ -22,7 +22,7 @@ class Store:
         self.open_result = result
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, check: CheckMode = "integrity") -> Store:
+    def open(cls, path: str | os.PathLike[str], *, check: CheckMode = "auto") -> Store:
         """Open or create; a damaged file is moved aside (see ``notice``), never raised."""
         return cls(open_database(path, check=check))
 

@@ -1,7 +1,7 @@
 """Timeline queries: day view, week/month summaries, filters. Plain data in, plain data out.
 
-Counts come from the per-minute aggregate ``obs_minute`` (maintained by the writer in the same
-transaction as the observations), so a day view reads ~1440 x labels small rows regardless of
+Counts come from the quarter-hour aggregate ``obs_agg`` (maintained by the writer in the same
+transaction as the observations), so a day view reads ~96 x labels small rows regardless of
 how many observations exist, and pruned observations still show up in old days' counts.
 Days and hours are local time (``tz=None``) or the given ``tzinfo``; DST days have 23 or 25
 hours, which are folded into the 24 hour-of-day slots by their local hour.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 
+from purrsight_app.storage.migrations import AGGREGATE_BUCKET_S
 from purrsight_app.storage.rows import EventRow, ReportRow, event_row, report_row
 from purrsight_model.schema import allowed_values
 
@@ -42,19 +43,19 @@ def _local_hour(ts: float, tz: tzinfo | None) -> int:
 def _counts_by_span(
     conn: sqlite3.Connection, spans: Sequence[tuple[float, float]], fields: Sequence[str]
 ) -> list[dict[str, dict[str, int]]]:
-    """For each [lo, hi) span (seconds, minute-aligned): {field: {value: count}} in one query."""
+    """For each [lo, hi) span (seconds, bucket-aligned): {field: {value: count}} in one query."""
     out: list[dict[str, dict[str, int]]] = [{f: {} for f in fields} for _ in spans]
     if not spans:
         return out
     values = ",".join("(?,?,?)" for _ in spans)
     params: list[float | int] = []
     for i, (lo, hi) in enumerate(spans):
-        params += [i, int(lo // 60), int(hi // 60)]
+        params += [i, int(lo // AGGREGATE_BUCKET_S), int(hi // AGGREGATE_BUCKET_S)]
     marks = ",".join("?" for _ in fields)
     sql = (
         f"WITH spans(i, lo, hi) AS (VALUES {values}) "
-        "SELECT s.i, o.field, o.value, SUM(o.n) FROM spans s JOIN obs_minute o "
-        "ON o.minute >= s.lo AND o.minute < s.hi "
+        "SELECT s.i, o.field, o.value, SUM(o.n) FROM spans s JOIN obs_agg o "
+        "ON o.bucket >= s.lo AND o.bucket < s.hi "
         f"WHERE o.field IN ({marks}) GROUP BY s.i, o.field, o.value"
     )
     for i, name, value, n in conn.execute(sql, [*params, *fields]):

@@ -6,6 +6,8 @@ or ``max_latency_s``, whichever first). When a write fails because of the medium
 locked, read-only, I/O error) the batch is rolled back and kept, the failure is reported via
 ``status`` / ``on_status``, and the writer retries every ``retry_interval_s``. A record that
 can never be written (e.g. a malformed label) is rejected alone; the rest of its batch commits.
+A ``WriterTask`` (e.g. ``PruneTask``) submitted while writes are failing jumps the queue and
+runs at once, and the writes are retried right after it: pruning is how a full disk recovers.
 """
 
 from __future__ import annotations
@@ -18,60 +20,19 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from purrsight_app.storage import ops
 from purrsight_app.storage.db import connect
 from purrsight_app.storage.errors import classify, describe, is_transient
 from purrsight_app.storage.records import ObservationRecord
+from purrsight_app.storage.writer_types import WriterConfig, WriterStatus, WriterTask
+
+__all__ = ["StoreWriter", "WriterConfig", "WriterStatus", "WriterTask"]
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class WriterTask(Protocol):
-    """Maintenance work (pruning, checkpoints) run on the writer's connection, in order."""
-
-    def run(self, conn: sqlite3.Connection) -> Any:
-        """Do the work; manage your own transactions. The return value resolves the future."""
-
-
-@dataclass(frozen=True)
-class WriterConfig:
-    """How the writer batches, downsamples and retries."""
-
-    batch_size: int = 512
-    """Most records per transaction."""
-    max_latency_s: float = 0.25
-    """Longest a record waits before its batch is committed."""
-    retry_interval_s: float = 5.0
-    """Pause between attempts after a failed write."""
-    min_observation_interval_s: float = 1.0
-    """Keep at most one observation per interval bucket (0 = keep all); an event change
-    always starts a new bucket."""
-    max_pending_observations: int = 200_000
-    """While writes fail, keep at most this many observations in memory (oldest dropped
-    first; events, reports, clips and labels are never dropped)."""
-
-
-@dataclass(frozen=True)
-class WriterStatus:
-    """Snapshot for the UI; ``ok`` False means records are waiting for a retry."""
-
-    ok: bool = True
-    error_kind: str | None = None
-    message: str = ""
-    pending: int = 0
-    written: int = 0
-    skipped: int = 0
-    """Observations dropped by downsampling (by design)."""
-    dropped: int = 0
-    """Observations dropped because writes kept failing and memory hit the cap."""
-    rejected: int = 0
-    """Records that could never be written (bad values); their futures hold the error."""
-    closed: bool = False
 
 
 _Entry = tuple[object, "Future[Any] | None", int]  # (item, future, arrival index)
@@ -108,6 +69,7 @@ class StoreWriter:
         self._connect_fn = connect_fn or (lambda p: connect(p))
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: list[_Entry] = []
+        self._urgent: list[_Entry] = []  # tasks that arrived while writes were failing
         self._pending_obs = 0
         self._oldest = 0.0  # monotonic time the oldest pending item arrived
         self._waiters: list[tuple[_Flush, int]] = []
@@ -170,10 +132,13 @@ class StoreWriter:
     def _run(self) -> None:
         while not self._stopping:
             self._receive(self._wait_time())
+            if self._urgent:
+                self._run_urgent()
             if self._due():
                 self._write_pending()
             self._resolve_waiters()
         self._drain()
+        self._run_urgent()
         self._write_pending()  # one last attempt, even while failing
         self._resolve_waiters()
         self._finish()
@@ -222,6 +187,9 @@ class StoreWriter:
             self._bump(skipped=1)
             if fut is not None:
                 fut.set_result(False)
+            return
+        if self._failing_until > 0 and _is_task(item):
+            self._urgent.append((item, fut, index))  # e.g. a prune that frees the full disk
             return
         if not self._pending:
             self._oldest = time.monotonic()
@@ -335,8 +303,12 @@ class StoreWriter:
             raise
         return after
 
-    def _run_task(self) -> int | None:
-        item, fut, _ = self._pending[0]
+    def _execute_task(self, entry: _Entry) -> bool:
+        """Run a task once; False on a transient failure (the writer is then failing).
+
+        Tasks are not retried here: their owner re-issues them (e.g. the next prune tick).
+        """
+        item, fut, _ = entry
         try:
             result = item.run(self._connection())  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001
@@ -345,12 +317,24 @@ class StoreWriter:
                 fut.set_exception(exc)
             if is_transient(exc):
                 self._fail(exc)
-                self._pop(1)  # tasks are re-issued by their owner, not retried here
-                return None
-            return 1
+                return False
+            return True
         if fut is not None:
             fut.set_result(result)
+        return True
+
+    def _run_task(self) -> int | None:
+        if not self._execute_task(self._pending[0]):
+            self._pop(1)
+            return None
         return 1
+
+    def _run_urgent(self) -> None:
+        """Run tasks that jumped the queue while failing; retry the writes right after."""
+        urgent, self._urgent = self._urgent, []
+        for entry in urgent:
+            if self._execute_task(entry) and self._failing_until > 0:
+                self._failing_until = time.monotonic()
 
     def _succeed(self, batch: list[_Entry], after: list[ops.AfterCommit]) -> None:
         for action in after:

@@ -33,9 +33,15 @@ class _Job(QRunnable):
             result = self.fn()
         except Exception as exc:  # noqa: BLE001 - shown to the owner, not raised
             log.warning("background job failed: %s", exc, exc_info=True)
-            self.signals.failed.emit(self.ticket, f"{type(exc).__name__}: {exc}")
+            self._emit(self.signals.failed, f"{type(exc).__name__}: {exc}")
             return
-        self.signals.done.emit(self.ticket, result)
+        self._emit(self.signals.done, result)
+
+    def _emit(self, signal, payload: Any) -> None:
+        try:
+            signal.emit(self.ticket, payload)
+        except RuntimeError:  # the panel that asked was closed meanwhile: drop the result
+            log.debug("job result dropped: receiver gone")
 
 
 class JobRunner(QObject):
@@ -44,7 +50,7 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
-        self._signals = _Signals(self)
+        self._signals = _Signals()  # no parent: jobs keep it alive past the runner
         self._signals.done.connect(self._on_done)
         self._signals.failed.connect(self._on_failed)
         self._ticket = 0

@@ -157,5 +157,8 @@ class LiveView(QWidget):
         analysed = pipe.stats.loop.analysed if pipe else 0
         fps = (self._frames_shown - self._rate_n[0]) / elapsed
         wps = (analysed - self._rate_n[1]) / elapsed
-        self.rate_label.setText(f"{fps:.0f} fps · {wps:.1f} analyses/s")
+        if pipe is None or pipe.loop.analyzer is None:
+            self.rate_label.setText(f"{fps:.0f} fps · analysis off")
+        else:
+            self.rate_label.setText(f"{fps:.0f} fps · {wps:.1f} analyses/s")
         self._rate_t0, self._rate_n = time.monotonic(), (self._frames_shown, analysed)

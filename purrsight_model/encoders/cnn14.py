@@ -40,11 +40,18 @@ def _slaney_mel_to_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= 15.0, log, lin)
 
 
-def slaney_mel_bank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-                    fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
+def slaney_mel_bank(
+    sr: int = SAMPLE_RATE,
+    n_fft: int = N_FFT,
+    n_mels: int = N_MELS,
+    fmin: float = FMIN,
+    fmax: float = FMAX,
+) -> np.ndarray:
     """[n_fft//2 + 1, n_mels] area-normalised triangles (librosa ``filters.mel`` defaults)."""
     fft_hz = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
-    mel_hz = _slaney_mel_to_hz(np.linspace(_slaney_hz_to_mel(fmin), _slaney_hz_to_mel(fmax), n_mels + 2))
+    mel_hz = _slaney_mel_to_hz(
+        np.linspace(_slaney_hz_to_mel(fmin), _slaney_hz_to_mel(fmax), n_mels + 2)
+    )
     width = np.diff(mel_hz)  # [n_mels + 1]
     ramps = mel_hz[:, None] - fft_hz[None, :]  # [n_mels + 2, bins]
     rising = -ramps[:-2] / width[:-1, None]

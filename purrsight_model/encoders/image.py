@@ -15,7 +15,7 @@ from purrsight_model.frontends import preprocess_images
 #: ImageNet-1k indices of the domestic cats: tabby, tiger cat, Persian, Siamese, Egyptian cat.
 IMAGENET_CAT_CLASSES = (281, 282, 283, 284, 285)
 IMAGENET_CLASSES = 1000
-BATCH = 32
+BATCH = 4  # measured: larger torch batches of MobileNetV2 get slower per image on 2 cores
 
 
 def cat_score_from_logits(logits: np.ndarray | None, n: int) -> np.ndarray:
@@ -31,7 +31,9 @@ def cat_score_from_logits(logits: np.ndarray | None, n: int) -> np.ndarray:
 class TorchImageEncoder:
     """uint8 RGB images -> ImageNet-preprocessed batch -> (pooled features, logits)."""
 
-    def __init__(self, kind: str, model: torch.nn.Module, version: str, dim: int, num_classes: int) -> None:
+    def __init__(
+        self, kind: str, model: torch.nn.Module, version: str, dim: int, num_classes: int
+    ) -> None:
         self.kind = kind
         self.version = version
         self.dim = dim
@@ -51,7 +53,9 @@ class TorchImageEncoder:
         lg_all = np.concatenate(logits) if logits else None
         if lg_all is None and self.num_classes and x.shape[0] == 0:
             lg_all = np.zeros((0, self.num_classes), np.float32)
-        return ImageFeatures(emb.astype(np.float32), cat_score_from_logits(lg_all, emb.shape[0]), lg_all)
+        return ImageFeatures(
+            emb.astype(np.float32), cat_score_from_logits(lg_all, emb.shape[0]), lg_all
+        )
 
 
 def load_mobilenet_v2(path: str | os.PathLike[str]) -> TorchImageEncoder:
@@ -61,7 +65,9 @@ def load_mobilenet_v2(path: str | os.PathLike[str]) -> TorchImageEncoder:
     state = load_state_dict(path, "MobileNetV2 weights")
     width = infer_width(state)
     if width is None:
-        raise EncoderError(f"MobileNetV2 weights {path} do not match torchvision's mobilenet_v2 layout")
+        raise EncoderError(
+            f"MobileNetV2 weights {path} do not match torchvision's mobilenet_v2 layout"
+        )
     num_classes = int(state["classifier.1.weight"].shape[0])
     with torch.device("meta"):
         model = MobileNetV2(width, num_classes=num_classes)

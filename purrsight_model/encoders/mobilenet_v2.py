@@ -34,7 +34,9 @@ def make_divisible(v: float, divisor: int = 8) -> int:
     return new_v + divisor if new_v < 0.9 * v else new_v
 
 
-def conv_bn_relu6(inp: int, out: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
+def conv_bn_relu6(
+    inp: int, out: int, kernel: int = 3, stride: int = 1, groups: int = 1
+) -> nn.Sequential:
     """Keys ``0`` (conv, no bias), ``1`` (BN); ``2`` is the parameter-free ReLU6."""
     return nn.Sequential(
         nn.Conv2d(inp, out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),

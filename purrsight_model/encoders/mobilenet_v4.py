@@ -46,35 +46,74 @@ def _uir(out: int, a: int, k: int, s: int, e: float, repeat: int = 1) -> list[Bl
 
 
 VARIANTS: dict[str, tuple[int, list[list[Block]]]] = {
-    "conv_small": (32, [
-        [_cn(32, 3, 2), _cn(32, 1)],
-        [_cn(96, 3, 2), _cn(64, 1)],
-        [*_uir(96, 5, 5, 2, 3), *_uir(96, 0, 3, 1, 2, 4), *_uir(96, 3, 0, 1, 4)],
-        [*_uir(128, 3, 3, 2, 6), *_uir(128, 5, 5, 1, 4), *_uir(128, 0, 5, 1, 4),
-         *_uir(128, 0, 5, 1, 3), *_uir(128, 0, 3, 1, 4, 2)],
-        [_cn(960, 1)],
-    ]),
-    "conv_medium": (32, [
-        [_er(48, 3, 2, 4)],
-        [*_uir(80, 3, 5, 2, 4), *_uir(80, 3, 3, 1, 2)],
-        [*_uir(160, 3, 5, 2, 6), *_uir(160, 3, 3, 1, 4, 2), *_uir(160, 3, 5, 1, 4),
-         *_uir(160, 3, 3, 1, 4), *_uir(160, 3, 0, 1, 4), *_uir(160, 0, 0, 1, 2),
-         *_uir(160, 3, 0, 1, 4)],
-        [*_uir(256, 5, 5, 2, 6), *_uir(256, 5, 5, 1, 4), *_uir(256, 3, 5, 1, 4, 2),
-         *_uir(256, 0, 0, 1, 4), *_uir(256, 3, 0, 1, 4), *_uir(256, 3, 5, 1, 2),
-         *_uir(256, 5, 5, 1, 4), *_uir(256, 0, 0, 1, 4, 2), *_uir(256, 5, 0, 1, 2)],
-        [_cn(960, 1)],
-    ]),
-    "conv_large": (24, [
-        [_er(48, 3, 2, 4)],
-        [*_uir(96, 3, 5, 2, 4), *_uir(96, 3, 3, 1, 4)],
-        [*_uir(192, 3, 5, 2, 4), *_uir(192, 3, 3, 1, 4, 3), *_uir(192, 3, 5, 1, 4),
-         *_uir(192, 5, 3, 1, 4, 5), *_uir(192, 3, 0, 1, 4)],
-        [*_uir(512, 5, 5, 2, 4, 4), *_uir(512, 5, 0, 1, 4), *_uir(512, 5, 3, 1, 4),
-         *_uir(512, 5, 0, 1, 4, 2), *_uir(512, 5, 3, 1, 4), *_uir(512, 5, 5, 1, 4),
-         *_uir(512, 5, 0, 1, 4, 3)],
-        [_cn(960, 1)],
-    ]),
+    "conv_small": (
+        32,
+        [
+            [_cn(32, 3, 2), _cn(32, 1)],
+            [_cn(96, 3, 2), _cn(64, 1)],
+            [*_uir(96, 5, 5, 2, 3), *_uir(96, 0, 3, 1, 2, 4), *_uir(96, 3, 0, 1, 4)],
+            [
+                *_uir(128, 3, 3, 2, 6),
+                *_uir(128, 5, 5, 1, 4),
+                *_uir(128, 0, 5, 1, 4),
+                *_uir(128, 0, 5, 1, 3),
+                *_uir(128, 0, 3, 1, 4, 2),
+            ],
+            [_cn(960, 1)],
+        ],
+    ),
+    "conv_medium": (
+        32,
+        [
+            [_er(48, 3, 2, 4)],
+            [*_uir(80, 3, 5, 2, 4), *_uir(80, 3, 3, 1, 2)],
+            [
+                *_uir(160, 3, 5, 2, 6),
+                *_uir(160, 3, 3, 1, 4, 2),
+                *_uir(160, 3, 5, 1, 4),
+                *_uir(160, 3, 3, 1, 4),
+                *_uir(160, 3, 0, 1, 4),
+                *_uir(160, 0, 0, 1, 2),
+                *_uir(160, 3, 0, 1, 4),
+            ],
+            [
+                *_uir(256, 5, 5, 2, 6),
+                *_uir(256, 5, 5, 1, 4),
+                *_uir(256, 3, 5, 1, 4, 2),
+                *_uir(256, 0, 0, 1, 4),
+                *_uir(256, 3, 0, 1, 4),
+                *_uir(256, 3, 5, 1, 2),
+                *_uir(256, 5, 5, 1, 4),
+                *_uir(256, 0, 0, 1, 4, 2),
+                *_uir(256, 5, 0, 1, 2),
+            ],
+            [_cn(960, 1)],
+        ],
+    ),
+    "conv_large": (
+        24,
+        [
+            [_er(48, 3, 2, 4)],
+            [*_uir(96, 3, 5, 2, 4), *_uir(96, 3, 3, 1, 4)],
+            [
+                *_uir(192, 3, 5, 2, 4),
+                *_uir(192, 3, 3, 1, 4, 3),
+                *_uir(192, 3, 5, 1, 4),
+                *_uir(192, 5, 3, 1, 4, 5),
+                *_uir(192, 3, 0, 1, 4),
+            ],
+            [
+                *_uir(512, 5, 5, 2, 4, 4),
+                *_uir(512, 5, 0, 1, 4),
+                *_uir(512, 5, 3, 1, 4),
+                *_uir(512, 5, 0, 1, 4, 2),
+                *_uir(512, 5, 3, 1, 4),
+                *_uir(512, 5, 5, 1, 4),
+                *_uir(512, 5, 0, 1, 4, 3),
+            ],
+            [_cn(960, 1)],
+        ],
+    ),
 }
 HEAD_DIM = 1280
 
@@ -82,9 +121,13 @@ HEAD_DIM = 1280
 class ConvNorm(nn.Module):
     """``conv`` + ``bn`` (+ ReLU): timm's ConvNormAct key layout."""
 
-    def __init__(self, inp: int, out: int, k: int, stride: int = 1, groups: int = 1, act: bool = True) -> None:
+    def __init__(
+        self, inp: int, out: int, k: int, stride: int = 1, groups: int = 1, act: bool = True
+    ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(inp, out, k, stride, ((stride - 1) + (k - 1)) // 2, groups=groups, bias=False)
+        self.conv = nn.Conv2d(
+            inp, out, k, stride, ((stride - 1) + (k - 1)) // 2, groups=groups, bias=False
+        )
         self.bn = nn.BatchNorm2d(out)
         self.act = nn.ReLU(inplace=True) if act else nn.Identity()
 
@@ -132,7 +175,8 @@ class UniversalInvertedResidual(nn.Module):
         s = spec.stride
         self.dw_start = (
             ConvNorm(inp, inp, spec.start, s if not spec.mid else 1, groups=inp, act=False)
-            if spec.start else nn.Identity()
+            if spec.start
+            else nn.Identity()
         )
         self.pw_exp = ConvNorm(inp, mid, 1)
         self.dw_mid = ConvNorm(mid, mid, spec.mid, s, groups=mid) if spec.mid else nn.Identity()
@@ -194,8 +238,10 @@ def detect_variant(state: Mapping[str, torch.Tensor]) -> tuple[str, int]:
         if _shapes(model.state_dict()) == want:
             return name, num_classes
     if any(".attn." in k for k in state) or any("layer_scale" in k for k in state):
-        raise ValueError("hybrid (attention) MobileNetV4 variants are not supported; "
-                         f"supported: {', '.join(sorted(VARIANTS))}")
+        raise ValueError(
+            "hybrid (attention) MobileNetV4 variants are not supported; "
+            f"supported: {', '.join(sorted(VARIANTS))}"
+        )
     if "conv_stem.weight" not in state:
         raise ValueError("not a timm MobileNetV4 state dict (no conv_stem.weight)")
     raise ValueError(f"MobileNetV4 state dict matches none of {', '.join(sorted(VARIANTS))}")

@@ -27,7 +27,9 @@ from purrsight_model.frontends import PATCH_HOP_SECONDS, PATCH_SECONDS, TARGET_S
 BATCH = 16
 
 
-def windows(waveform: np.ndarray, sr: int = SAMPLE_RATE, hop_seconds: float = PATCH_HOP_SECONDS) -> np.ndarray:
+def windows(
+    waveform: np.ndarray, sr: int = SAMPLE_RATE, hop_seconds: float = PATCH_HOP_SECONDS
+) -> np.ndarray:
     """[P, 0.96*sr] windows aligned with ``frontends.log_mel_patches``'s patches."""
     x = np.asarray(waveform, dtype=np.float32)
     if x.ndim != 1:
@@ -59,13 +61,17 @@ class Cnn14Encoder:
             emb, prob = self.model(torch.from_numpy(w[start : start + BATCH]))
             embs.append(emb.numpy())
             scores.append(prob.numpy())
-        return AudioFeatures(np.concatenate(embs).astype(np.float32), np.concatenate(scores).astype(np.float32))
+        return AudioFeatures(
+            np.concatenate(embs).astype(np.float32), np.concatenate(scores).astype(np.float32)
+        )
 
 
 def load_cnn14(path: str | os.PathLike[str] | None) -> Cnn14Encoder:
     """PANNs release checkpoint (``{'model': state_dict}``) -> encoder; missing extractor tensors are filled in."""
     if path is None:
-        raise EncoderError("no packaged PANNs CNN14 weights: pass the path of a checkpoint such as Cnn14_mAP=0.431.pth")
+        raise EncoderError(
+            "no packaged PANNs CNN14 weights: pass the path of a checkpoint such as Cnn14_mAP=0.431.pth"
+        )
     state = load_state_dict(path, "PANNs CNN14 checkpoint")
     head = state.get("fc_audioset.weight")
     if head is None:

@@ -46,7 +46,9 @@ def _per_axis(param: np.ndarray, ndim: int, axis: int) -> np.ndarray:
     return param.reshape(shape)
 
 
-def quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1) -> np.ndarray:
+def quantize(
+    x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1
+) -> np.ndarray:
     """ONNX QuantizeLinear: ``saturate(round_half_even(x / scale) + zero_point)``."""
     zp = np.zeros((), np.uint8) if zero_point is None else zero_point
     lo, hi = _INT_RANGES[zp.dtype]
@@ -56,7 +58,9 @@ def quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, ax
     return np.clip(q, lo, hi).astype(zp.dtype)
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1) -> np.ndarray:
+def dequantize(
+    q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int = 1
+) -> np.ndarray:
     """ONNX DequantizeLinear: ``(q - zero_point) * scale`` as float32."""
     z = 0 if zero_point is None else _per_axis(zero_point.astype(np.int64), q.ndim, axis)
     s = _per_axis(scale.astype(np.float32), q.ndim, axis)
@@ -127,7 +131,9 @@ def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
     return consts
 
 
-def strip_qdq(model: onnx.ModelProto, weights: Literal["dequantized", "float"] = "dequantized") -> onnx.ModelProto:
+def strip_qdq(
+    model: onnx.ModelProto, weights: Literal["dequantized", "float"] = "dequantized"
+) -> onnx.ModelProto:
     """Return a float copy of ``model`` without Q/DQ nodes (see module docstring)."""
     graph = model.graph
     inputs = {i.name for i in graph.input}
@@ -139,9 +145,11 @@ def strip_qdq(model: onnx.ModelProto, weights: Literal["dequantized", "float"] =
         elif node.op_type == DQ_OP:
             _strip_dq(node, st, weights, inputs)
         elif node.op_type.startswith("QLinear") or node.op_type.endswith("Integer"):
-            raise EncoderError(f"quantized operator {node.op_type} ({node.name!r}) is not supported")
-        elif node.op_type != "Constant":
-            kept.append(node)
+            raise EncoderError(
+                f"quantized operator {node.op_type} ({node.name!r}) is not supported"
+            )
+        elif node.op_type != "Constant" or node.output[0] not in st.consts:
+            kept.append(node)  # Constants folded into st.consts become initializers
     return _rebuild(model, kept, st)
 
 
@@ -177,7 +185,10 @@ def _rebuild(model: onnx.ModelProto, kept: list[onnx.NodeProto], st: _State) -> 
 
 def _float_value_info(vi: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
     """Same name and shape, element type float32."""
-    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in vi.type.tensor_type.shape.dim]
+    dims = [
+        d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+        for d in vi.type.tensor_type.shape.dim
+    ]
     return helper.make_tensor_value_info(vi.name, TensorProto.FLOAT, dims)
 
 

@@ -20,7 +20,9 @@ from purrsight_model.encoders.packaged import MINILM_DIR, MOBILENET_V2, YAMNET_W
 
 def _check_kind(cfg: EncoderConfig, allowed: tuple[str, ...], modality: str) -> None:
     if cfg.kind not in allowed:
-        raise EncoderError(f"{cfg.kind!r} is not an {modality} encoder kind; choose one of {', '.join(allowed)}")
+        raise EncoderError(
+            f"{cfg.kind!r} is not an {modality} encoder kind; choose one of {', '.join(allowed)}"
+        )
 
 
 def load_image_encoder(cfg: EncoderConfig) -> ImageEncoder:
@@ -33,8 +35,10 @@ def load_image_encoder(cfg: EncoderConfig) -> ImageEncoder:
     if cfg.kind == "mobilenet_v2":
         return image.load_mobilenet_v2(cfg.path or locate(MOBILENET_V2))
     if cfg.path is None:
-        raise EncoderError("mobilenet_v4 has no packaged weights: pass the path of a timm state dict "
-                           "(e.g. mobilenetv4_conv_small .safetensors/.pth)")
+        raise EncoderError(
+            "mobilenet_v4 has no packaged weights: pass the path of a timm state dict "
+            "(e.g. mobilenetv4_conv_small .safetensors/.pth)"
+        )
     return image.load_mobilenet_v4(cfg.path)
 
 

@@ -45,7 +45,9 @@ class HFTextEncoder:
         hf_logging.disable_progress_bar()  # a frozen encoder load is not worth a progress bar
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
-            self.model = AutoModel.from_pretrained(str(self.folder), local_files_only=True, dtype=torch.float32)
+            self.model = AutoModel.from_pretrained(
+                str(self.folder), local_files_only=True, dtype=torch.float32
+            )
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise EncoderError(f"cannot load text encoder from {self.folder}: {exc}") from exc
         finally:
@@ -55,7 +57,9 @@ class HFTextEncoder:
         self.kind = kind
         self.dim = int(self.model.config.hidden_size)
         self.version = version_id(kind, sha256_file(weights))
-        self.max_tokens = _max_tokens(self.folder, int(getattr(self.tokenizer, "model_max_length", 0) or 0))
+        self.max_tokens = _max_tokens(
+            self.folder, int(getattr(self.tokenizer, "model_max_length", 0) or 0)
+        )
 
     def _weights_file(self) -> Path:
         if not (self.folder / "config.json").is_file():
@@ -72,11 +76,18 @@ class HFTextEncoder:
         out = [np.zeros((0, self.dim), np.float32)]
         for start in range(0, len(texts), BATCH):
             batch = [str(t) for t in texts[start : start + BATCH]]
-            tok = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_tokens,
-                                 return_tensors="pt")
-            hidden = self.model(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"],
-                                **({"token_type_ids": tok["token_type_ids"]} if "token_type_ids" in tok else {})
-                                ).last_hidden_state  # [B, T, D]
+            tok = self.tokenizer(
+                batch,
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
+            hidden = self.model(
+                input_ids=tok["input_ids"],
+                attention_mask=tok["attention_mask"],
+                **({"token_type_ids": tok["token_type_ids"]} if "token_type_ids" in tok else {}),
+            ).last_hidden_state  # [B, T, D]
             mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, D]
             out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())

@@ -41,7 +41,9 @@ def load_state_dict(path: str | os.PathLike[str], what: str) -> dict[str, torch.
     return state
 
 
-def load_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], path: object, what: str) -> None:
+def load_strict(
+    model: torch.nn.Module, state: Mapping[str, torch.Tensor], path: object, what: str
+) -> None:
     """``load_state_dict(strict=True, assign=True)`` with a readable EncoderError on any mismatch.
 
     ``assign`` lets callers build the module on the ``meta`` device (no wasted random init);
@@ -51,7 +53,9 @@ def load_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], path:
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
-        raise EncoderError(f"{what} {path} does not fit the architecture: {str(exc)[:600]}") from exc
+        raise EncoderError(
+            f"{what} {path} does not fit the architecture: {str(exc)[:600]}"
+        ) from exc
 
 
 def set_threads(threads: int) -> None:

@@ -78,8 +78,12 @@ class YamnetEncoder:
             embs.append(emb)
             scores.append(score)
         if not embs:
-            return AudioFeatures(np.zeros((0, self.dim), np.float32), np.zeros((0, self.num_classes), np.float32))
-        return AudioFeatures(np.concatenate(embs).astype(np.float32), np.concatenate(scores).astype(np.float32))
+            return AudioFeatures(
+                np.zeros((0, self.dim), np.float32), np.zeros((0, self.num_classes), np.float32)
+            )
+        return AudioFeatures(
+            np.concatenate(embs).astype(np.float32), np.concatenate(scores).astype(np.float32)
+        )
 
 
 class QuantizedYamnet:
@@ -95,19 +99,31 @@ class QuantizedYamnet:
         from onnx import numpy_helper
 
         self.session = make_session(path, threads, optimize=not reference)
-        inits = {i.name: i for i in onnx.load(str(path), load_external_data=False).graph.initializer}
+        inits = {
+            i.name: i for i in onnx.load(str(path), load_external_data=False).graph.initializer
+        }
         try:
-            self._in = [float(numpy_helper.to_array(inits[k])) for k in ("audio_scale", "audio_zero_point")]
-            self._out = [float(numpy_helper.to_array(inits[k])) for k in ("class_scores_scale", "class_scores_zero_point")]
+            self._in = [
+                float(numpy_helper.to_array(inits[k])) for k in ("audio_scale", "audio_zero_point")
+            ]
+            self._out = [
+                float(numpy_helper.to_array(inits[k]))
+                for k in ("class_scores_scale", "class_scores_zero_point")
+            ]
         except KeyError as exc:
-            raise EncoderError(f"{path} lacks the w8a8 input/output quantization parameters") from exc
+            raise EncoderError(
+                f"{path} lacks the w8a8 input/output quantization parameters"
+            ) from exc
         self.input_name = self.session.get_inputs()[0].name
 
     def logits(self, patches: np.ndarray) -> np.ndarray:
         """[P, 96, 64] float log-mel -> [P, 521] dequantized logits (one patch per call)."""
         scale, zp = self._in
         q = np.clip(np.rint(patches / scale) + zp, 0, 255).astype(np.uint8)  # [P, 96, 64]
-        out = [self.session.run(None, {self.input_name: q[i][None, None]})[0] for i in range(q.shape[0])]
+        out = [
+            self.session.run(None, {self.input_name: q[i][None, None]})[0]
+            for i in range(q.shape[0])
+        ]
         o_scale, o_zp = self._out
         return ((np.concatenate(out).astype(np.float32) - o_zp) * o_scale).astype(np.float32)
 

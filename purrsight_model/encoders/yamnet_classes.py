@@ -58,5 +58,7 @@ def class_names(path: str | None = None) -> tuple[str, ...]:
     except (OSError, KeyError, ValueError) as exc:
         raise EncoderError(f"cannot read YAMNet class map {csv_path}: {exc}") from exc
     if len(names) != NUM_CLASSES:
-        raise EncoderError(f"YAMNet class map {csv_path} has {len(names)} classes, not {NUM_CLASSES}")
+        raise EncoderError(
+            f"YAMNet class map {csv_path} has {len(names)} classes, not {NUM_CLASSES}"
+        )
     return names

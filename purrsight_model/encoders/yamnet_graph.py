@@ -57,7 +57,9 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("purrsight"))
 
 
-def prepare_yamnet(source: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> YamnetFiles:
+def prepare_yamnet(
+    source: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> YamnetFiles:
     """Return the cached float graph for ``source`` (.zip or .onnx), building it if needed."""
     src = Path(source)
     if not src.is_file():
@@ -68,24 +70,36 @@ def prepare_yamnet(source: str | os.PathLike[str], cache_dir: str | os.PathLike[
     if cached is not None:
         return cached
     entry.mkdir(parents=True, exist_ok=True)
-    if src.suffix == ".zip":
-        scratch = Path(tempfile.mkdtemp(dir=entry, prefix="extract-"))
-        onnx_path = _extract(src, scratch)
-    else:
-        scratch, onnx_path = None, src
-    model = _load_onnx(onnx_path, src)
+    return _build_entry(entry, src, src_sha)
+
+
+def _build_entry(entry: Path, src: Path, src_sha: str) -> YamnetFiles:
+    """Convert ``src`` into ``entry``; a failed build leaves no scratch files behind."""
     from purrsight_model.encoders.qdq import count_qdq
 
-    is_quantized = count_qdq(model) > 0
-    float_model = build_float_graph(model, src)
-    if scratch is not None:
-        onnx_path = _keep_source(scratch, onnx_path, entry / "source")
+    scratch = Path(tempfile.mkdtemp(dir=entry, prefix="extract-")) if src.suffix == ".zip" else None
+    try:
+        onnx_path = _extract(src, scratch) if scratch is not None else src
+        model = _load_onnx(onnx_path, src)
+        is_quantized = count_qdq(model) > 0
+        float_model = build_float_graph(model, src)
+        if scratch is not None:
+            onnx_path = _keep_source(scratch, onnx_path, entry / "source")
+    finally:
+        if scratch is not None and scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
     quantized = onnx_path if is_quantized else None
     float_sha = _atomic_save(float_model, entry / FLOAT_FILE)
     emb_dim, n_classes = output_dims(float_model)
-    meta = {"source": str(src), "source_sha256": src_sha, "float_sha256": float_sha, "recipe": RECIPE,
-            "quantized": str(quantized) if quantized else None,
-            "embedding_dim": emb_dim, "num_classes": n_classes}
+    meta = {
+        "source": str(src),
+        "source_sha256": src_sha,
+        "float_sha256": float_sha,
+        "recipe": RECIPE,
+        "quantized": str(quantized) if quantized else None,
+        "embedding_dim": emb_dim,
+        "num_classes": n_classes,
+    }
     _atomic_write_text(entry / META_FILE, json.dumps(meta, indent=2))
     return YamnetFiles(entry / FLOAT_FILE, src, src_sha, float_sha, quantized, emb_dim, n_classes)
 
@@ -100,8 +114,15 @@ def _load_entry(entry: Path, src: Path, src_sha: str) -> YamnetFiles | None:
         quantized = Path(meta["quantized"]) if meta.get("quantized") else None
         if quantized is not None and not quantized.is_file():
             quantized = None
-        return YamnetFiles(float_path, src, src_sha, meta["float_sha256"], quantized,
-                           int(meta["embedding_dim"]), int(meta["num_classes"]))
+        return YamnetFiles(
+            float_path,
+            src,
+            src_sha,
+            meta["float_sha256"],
+            quantized,
+            int(meta["embedding_dim"]),
+            int(meta["num_classes"]),
+        )
     except (OSError, ValueError, KeyError, EncoderError):
         return None
 
@@ -165,7 +186,9 @@ def _expose_outputs(model, src: Path | str):  # onnx.ModelProto -> ModelProto
     graph = model.graph
     _rename_colliding(graph)
     if len(graph.input) != 1 or len(graph.output) != 1:
-        raise ValueError(f"expected 1 input and 1 output, got {len(graph.input)}/{len(graph.output)}")
+        raise ValueError(
+            f"expected 1 input and 1 output, got {len(graph.input)}/{len(graph.output)}"
+        )
     dims = [d.dim_value or d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
     if len(dims) != 4 or dims[1:] != [1, 96, 64]:
         raise ValueError(f"expected an input of log-mel patches [N, 1, 96, 64], got {dims}")
@@ -177,20 +200,27 @@ def _expose_outputs(model, src: Path | str):  # onnx.ModelProto -> ModelProto
     old_in, old_out = graph.input[0].name, graph.output[0].name
     producer = next(n for n in graph.node if old_out in n.output)
     nodes = [helper.make_node("Identity", [INPUT_NAME], [old_in], name="input_alias"), *graph.node]
-    nodes.append(helper.make_node("Identity", [emb_tensor], [EMBEDDING_OUTPUT], name="embedding_out"))
+    nodes.append(
+        helper.make_node("Identity", [emb_tensor], [EMBEDDING_OUTPUT], name="embedding_out")
+    )
     if producer.op_type == "Sigmoid":
         nodes.append(helper.make_node("Identity", [old_out], [SCORES_OUTPUT], name="scores_out"))
-        nodes.append(helper.make_node("Identity", [producer.input[0]], [LOGITS_OUTPUT], name="logits_out"))
+        nodes.append(
+            helper.make_node("Identity", [producer.input[0]], [LOGITS_OUTPUT], name="logits_out")
+        )
     else:
         nodes.append(helper.make_node("Sigmoid", [old_out], [SCORES_OUTPUT], name="scores_out"))
         nodes.append(helper.make_node("Identity", [old_out], [LOGITS_OUTPUT], name="logits_out"))
     inits = [_free_batch_in_reshape(i, graph) for i in graph.initializer]
     new_graph = helper.make_graph(
-        nodes, "yamnet_float",
+        nodes,
+        "yamnet_float",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 1, 96, 64])],
-        [helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT, ["N", emb_dim]),
-         helper.make_tensor_value_info(SCORES_OUTPUT, TensorProto.FLOAT, ["N", n_classes]),
-         helper.make_tensor_value_info(LOGITS_OUTPUT, TensorProto.FLOAT, ["N", n_classes])],
+        [
+            helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT, ["N", emb_dim]),
+            helper.make_tensor_value_info(SCORES_OUTPUT, TensorProto.FLOAT, ["N", n_classes]),
+            helper.make_tensor_value_info(LOGITS_OUTPUT, TensorProto.FLOAT, ["N", n_classes]),
+        ],
         inits,
     )
     new_model = helper.make_model(new_graph, opset_imports=model.opset_import)
@@ -240,7 +270,9 @@ def _free_batch_in_reshape(init, graph):  # TensorProto -> TensorProto
         return init
     shape = numpy_helper.to_array(init)
     if shape.ndim == 1 and shape.size >= 2 and shape[0] == 1 and -1 in shape[1:]:
-        return numpy_helper.from_array(np.concatenate([[0], shape[1:]]).astype(shape.dtype), init.name)
+        return numpy_helper.from_array(
+            np.concatenate([[0], shape[1:]]).astype(shape.dtype), init.name
+        )
     return init
 
 

@@ -1,5 +1,24 @@
-"""Torch-free inference: numpy + onnxruntime only (enforced by tests and import-linter)."""
+"""Torch-free inference: numpy + onnxruntime + tokenizers only (enforced by tests and
+import-linter).
 
+``Analyzer.load(bundle).analyze(frame, audio) -> Observation``, ``.embed_text(str)``;
+``Reporter.load(bundle).report(observations) -> Report``; ``load_bundle`` verifies a bundle
+folder and raises ``BundleError`` for a corrupt or mismatched one.
+"""
+
+from purrsight_model.runtime.analyzer import Analyzer
+from purrsight_model.runtime.bundle import Bundle, BundleError, load_bundle
 from purrsight_model.runtime.observation import OVERLAY_HEADS, Observation
+from purrsight_model.runtime.reporter import Reporter, WindowInputs, window_inputs
 
-__all__ = ["OVERLAY_HEADS", "Observation"]
+__all__ = [
+    "OVERLAY_HEADS",
+    "Analyzer",
+    "Bundle",
+    "BundleError",
+    "Observation",
+    "Reporter",
+    "WindowInputs",
+    "load_bundle",
+    "window_inputs",
+]

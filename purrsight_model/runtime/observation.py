@@ -35,6 +35,10 @@ class Observation:
     """[512] unit vector in the shared space (fused over present modalities)."""
     latency_ms: float = 0.0
     """Wall time the analysis took."""
+    image_vec: np.ndarray | None = None
+    """[512] aligned image vector (None without a frame); the Reporter averages these."""
+    audio_vec: np.ndarray | None = None
+    """[512] aligned audio vector (None without audio); the Reporter averages these."""
 
     def top(self, head: str) -> tuple[str, float]:
         """Most probable class of a head and its probability (``("unknown", 0)`` if absent)."""

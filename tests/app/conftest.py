@@ -71,3 +71,32 @@ def app_writer(app_store: Store) -> Iterator[StoreWriter]:
     w = app_store.writer(WriterConfig(max_latency_s=0.05))
     yield w
     w.close()
+
+
+@pytest.fixture
+def make_app(qtbot, tmp_path: Path):
+    """Factory for a started PurrSightApp in ``tmp_path`` (shut down after the test)."""
+    from purrsight_app.app import AppOptions, build_app
+    from purrsight_app.capture import FileSourceConfig
+    from purrsight_app.settings import Settings, save_settings
+
+    apps = []
+
+    def make(source: str | None = "mic", size=(1280, 720), load_model: bool = False,
+             settings: Settings | None = None, speed: float = 2.0):
+        settings_file = tmp_path / "settings.json"
+        save_settings(settings or Settings(event_min_duration_s=0.2, event_gap_s=0.5),
+                      settings_file)
+        app = build_app(AppOptions(
+            data_dir=str(tmp_path / "data"), source=source, size=size, load_model=load_model,
+            settings_file=str(settings_file),
+            file_config=FileSourceConfig(speed=speed, max_fps=30),
+        ))
+        qtbot.addWidget(app.window)
+        app.start()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.shutdown()

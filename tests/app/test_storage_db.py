@@ -11,7 +11,7 @@ import sqlite_utils
 from purrsight_app.storage import Store, StoreError, connect, open_database
 from purrsight_app.storage.migrations import MIGRATIONS
 
-TABLES = {"observations", "obs_minute", "events", "reports", "reports_fts", "clips", "labels",
+TABLES = {"observations", "obs_agg", "events", "reports", "reports_fts", "clips", "labels",
           "label_history", "runs", "models", "meta"}
 
 
@@ -104,7 +104,8 @@ def test_garbage_file_is_moved_aside_and_fresh_db_created(tmp_path: Path):
     assert reader.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 0
 
 
-def test_damaged_pages_are_detected(tmp_path: Path):
+@pytest.mark.parametrize("check", ["integrity", "quick", "auto"])
+def test_damaged_pages_are_detected(tmp_path: Path, check: str):
     path = tmp_path / "p.db"
     open_database(path)
     conn = connect(path)
@@ -117,7 +118,7 @@ def test_damaged_pages_are_detected(tmp_path: Path):
     for p in range(2, len(data) // page):  # scribble over every page except the header page
         data[p * page + 10: p * page + 60] = b"\xff" * 50
     path.write_bytes(bytes(data))
-    result = open_database(path)
+    result = open_database(path, check=check)
     assert result.corrupt_moved_to is not None and result.message
     assert connect(path).execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
 

@@ -255,7 +255,8 @@ def test_clips_labels_history_and_models(store: Store, tmp_path: Path):
         ClipRecord("clips/b.mp4", ts=11.0, id="b", uncertainty=0.1),
         ClipRecord("clips/c.mp4", ts=12.0, id="c"),
         LabelRecord("a", {"ears": "flattened"}, updated_at=100.0),
-        LabelRecord("a", {"ears": "forward", "tail": "upright"}, "happy", updated_at=200.0),
+        LabelRecord("a", {"ears": "forward", "tail": "upright", "description": "happy"},
+                    updated_at=200.0),
         ClipRecord("clips/a.mp4", ts=10.0, id="a", uncertainty=0.3),  # re-save keeps the label
         ModelRecord("m1", "models/m1", created=1.0, active=True),
         ModelRecord("m2", "models/m2", created=2.0),

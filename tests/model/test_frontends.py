@@ -17,6 +17,7 @@ def tone(freq: float, seconds: float, sr: int = SR, amp: float = 0.5) -> np.ndar
 
 def reference_mel_bank() -> np.ndarray:
     """HTK-mel triangles written out bin by bin, from the YAMNet parameters."""
+
     def mel(f: float) -> float:
         return 1127.0 * np.log(1.0 + f / 700.0)
 
@@ -77,7 +78,11 @@ def test_patches_count_and_hop() -> None:
     assert patches.shape == (1 + int(np.ceil((3 * SR - 15600) / 7680)), 96, 64) == (6, 96, 64)
     frames = fe.log_mel(np.pad(x, (0, fe.padded_length(x.size) - x.size)))
     np.testing.assert_array_equal(patches[1], frames[48:144])
-    assert fe.log_mel_patches(x, hop_seconds=0.96).shape[0] == 1 + int(np.ceil((3 * SR - 15600) / 15360)) == 4
+    assert (
+        fe.log_mel_patches(x, hop_seconds=0.96).shape[0]
+        == 1 + int(np.ceil((3 * SR - 15600) / 15360))
+        == 4
+    )
 
 
 @pytest.mark.parametrize("seconds", [0.01, 0.3, 0.96, 0.975])
@@ -137,7 +142,9 @@ def test_preprocess_image_shape_and_normalisation() -> None:
     assert out.shape == (3, 224, 224) and out.dtype == np.float32
     assert np.abs(out).max() < 0.01
     white = fe.preprocess_image(np.full((50, 80, 3), 255, np.uint8))  # upscaled
-    np.testing.assert_allclose(white[:, 100, 100], (1 - fe.IMAGENET_MEAN) / fe.IMAGENET_STD, atol=1e-5)
+    np.testing.assert_allclose(
+        white[:, 100, 100], (1 - fe.IMAGENET_MEAN) / fe.IMAGENET_STD, atol=1e-5
+    )
 
 
 def test_preprocess_image_crops_the_centre_in_rgb_order() -> None:
@@ -145,7 +152,9 @@ def test_preprocess_image_crops_the_centre_in_rgb_order() -> None:
     left = (456 - 224) // 2
     img[:, left, 0] = 255  # red column at the crop's left edge
     img[:, left + 223, 2] = 255  # blue column at its right edge
-    out = fe.preprocess_image(img) * fe.IMAGENET_STD[:, None, None] + fe.IMAGENET_MEAN[:, None, None]
+    out = (
+        fe.preprocess_image(img) * fe.IMAGENET_STD[:, None, None] + fe.IMAGENET_MEAN[:, None, None]
+    )
     assert out[0, :, 0].min() > 0.99 and out[2, :, 0].max() < 0.01
     assert out[2, :, 223].min() > 0.99 and out[0, :, 223].max() < 0.01
     assert out[0, :, 1].max() < 0.01

@@ -1,31 +1,27 @@
 """TimelinePanel: day/week/month charts, filtered event list, details, search and export.
 
-Every query (and text embedding for semantic search) runs on Qt's thread pool with its own
-read connection; the GUI thread only draws the returned plain data. Drawing the matplotlib
-figure stays on the GUI thread (Qt canvases must), which is fine: a day page is a few
-hundred artists at most and is timed in the panel's status line.
+Every query, text embedding (semantic search) and chart render runs on Qt's thread pool: a
+query job opens its own read connection, a render job draws the matplotlib figure with Agg
+into pixels (``render.py``). The GUI thread only shows the returned data and images, so the
+live view keeps painting while the timeline works.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QSizePolicy,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -36,7 +32,7 @@ from purrsight_app.pipeline.protocols import AnalyzerLike
 from purrsight_app.storage import ReportRow, export_rows, filter_reports
 from purrsight_app.ui.jobs import JobRunner
 from purrsight_app.ui.theme import MUTED
-from purrsight_app.ui.timeline.charts import draw_day, draw_period
+from purrsight_app.ui.timeline.chart_view import ChartView
 from purrsight_app.ui.timeline.controls import FilterBar, PeriodBar
 from purrsight_app.ui.timeline.details import detail_html
 from purrsight_app.ui.timeline.queries import (
@@ -49,6 +45,7 @@ from purrsight_app.ui.timeline.queries import (
     semantic_search,
     text_search,
 )
+from purrsight_app.ui.timeline.render import ChartImage, render_chart, save_chart
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +66,16 @@ class TimelinePanel(QWidget):
         self.selected: str | None = None
         self.hits: list[Hit] | None = None
         self.jobs, self.detail_jobs = JobRunner(self), JobRunner(self)
-        self.export_jobs = JobRunner(self)
-        self.last_draw_ms = 0.0
+        self.export_jobs, self.render_jobs = JobRunner(self), JobRunner(self)
+        self.last_render_ms = 0.0
+        self._sized = False
         self._build()
         self._connect()
 
     # --- layout -------------------------------------------------------------------------
     def _build(self) -> None:
         self.period_bar, self.filter_bar = PeriodBar(self), FilterBar(self)
-        self.figure = Figure(figsize=(5, 3), dpi=100)
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setParent(self)
-        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.canvas.setMinimumSize(QSize(240, 160))
+        self.chart = ChartView(self)
         self.list = QListWidget(self)
         self.details = QTextBrowser(self)
         self.details.setOpenLinks(False)
@@ -92,7 +86,7 @@ class TimelinePanel(QWidget):
         side.addWidget(self.list)
         side.addWidget(self.details)
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
-        self.body.addWidget(self.canvas)
+        self.body.addWidget(self.chart)
         self.body.addWidget(side)
         self.body.setStretchFactor(0, 3)
         self.body.setStretchFactor(1, 2)
@@ -125,7 +119,8 @@ class TimelinePanel(QWidget):
         fb.find_meaning.clicked.connect(self.search_meaning)
         fb.search.textChanged.connect(lambda t: None if t else self._clear_search())
         self.list.currentItemChanged.connect(self._item_selected)
-        self.canvas.mpl_connect("pick_event", self._picked)
+        self.chart.event_clicked.connect(self.select_event)
+        self.chart.size_settled.connect(self.redraw)
 
     def _with(self, **changes: Any) -> TimelineQuery:
         states, vocs, risk = self.filter_bar.values()
@@ -135,6 +130,10 @@ class TimelinePanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        if not self._sized:  # splitters start from size hints: give the chart 60 %
+            self._sized = True
+            width = self.body.width()
+            self.body.setSizes([int(width * 0.6), width - int(width * 0.6)])
         self.refresh()
 
     # --- queries ------------------------------------------------------------------------
@@ -172,25 +171,37 @@ class TimelinePanel(QWidget):
         if self.hits is None:
             self._fill_events(result)
         self.redraw()
-        n = len(result.events)
-        self.status.setText(f"{n} event{'s' * (n != 1)} · query {result.elapsed_ms:.0f} ms · "
-                            f"draw {self.last_draw_ms:.0f} ms")
+        self._update_status()
 
-    def redraw(self) -> None:
+    def _update_status(self) -> None:
         r = self.result
         if r is None:
             return
-        t0 = time.perf_counter()
+        n = len(r.events)
+        self.status.setText(f"{n} event{'s' * (n != 1)} · query {r.elapsed_ms:.0f} ms · "
+                            f"chart {self.last_render_ms:.0f} ms")
+
+    def redraw(self) -> None:
+        """Render the chart for the current result and size on a worker thread."""
+        r = self.result
+        if r is None:
+            return
+        width, height = self.chart.wanted_size()
         small = self.window().height() < SMALL_HEIGHT
-        if r.day is not None:
-            draw_day(self.figure, r.day, r.events, self.selected, small)
-        elif r.period is not None:
-            draw_period(self.figure, r.period, r.query.title(), small)
-        self.canvas.draw_idle()
-        self.last_draw_ms = (time.perf_counter() - t0) * 1e3
+        selected = self.selected
+        self.render_jobs.submit(lambda: render_chart(r, selected, width, height, small),
+                                self._show_chart, self._show_error)
+
+    def _show_chart(self, chart: ChartImage) -> None:
+        self.chart.set_chart(chart)
+        self.last_render_ms = chart.elapsed_ms
+        self._update_status()
 
     # --- list & details -----------------------------------------------------------------
     def _fill_events(self, result: TimelineResult) -> None:
+        if self.selected is not None and all(e.id != self.selected for e in result.events):
+            self.selected = None  # the shown event left the period or the filter
+            self.details.clear()
         self.list.blockSignals(True)
         self.list.clear()
         for e in reversed(result.events):  # newest first in the list
@@ -198,7 +209,9 @@ class TimelinePanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, e.id)
             self.list.addItem(item)
         if not result.events:
-            self.list.addItem(QListWidgetItem("No events in this period"))
+            empty = QListWidgetItem("No events in this period")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(empty)
         self.list.blockSignals(False)
 
     def _fill_hits(self, hits: list[Hit]) -> None:
@@ -214,11 +227,6 @@ class TimelinePanel(QWidget):
         event_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if event_id:
             self.select_event(event_id)
-
-    def _picked(self, mpl_event: Any) -> None:
-        gid = mpl_event.artist.get_gid()
-        if gid:
-            self.select_event(gid)
 
     def select_event(self, event_id: str) -> None:
         """Show an event's reports (and clip) in the details pane."""
@@ -265,8 +273,11 @@ class TimelinePanel(QWidget):
     def export(self, kind: str, path: Path) -> None:
         """Write the shown events/reports (CSV or JSON by suffix) or the chart (PNG)."""
         if kind == "chart":
-            self.figure.savefig(path, facecolor=self.figure.get_facecolor())
-            self.status.setText(f"Saved {path.name}")
+            result, selected = self.result, self.selected
+            if result is not None:
+                self.export_jobs.submit(lambda: save_chart(result, selected, path),
+                                        lambda p: self.status.setText(f"Saved {p.name}"),
+                                        self._show_error)
             return
         q = self.query
         events = list(self.result.events) if self.result else []

@@ -1,0 +1,102 @@
+"""INT8 variants of the exported graphs, one recipe per model family.
+
+- CNN (image encoder): static QDQ, uint8 activations / int8 per-channel weights, ranges from
+  a calibration set of real frames (dynamic INT8 makes CNNs 8-14x slower here). The ranges
+  are saved as a JSON calibration cache: with it, the same INT8 graph can be rebuilt from the
+  packaged weights without the calibration images.
+- Transformer encoder (text): dynamic INT8 (weights int8, activations quantized on the fly).
+- LLM decoder: weight-only 8-bit ``MatMulNBits`` (block 32, symmetric, accuracy_level 4 =
+  int8 compute); static QDQ wrecks GPT-style decoders and dynamic INT8 changes the tokens.
+
+Whether an INT8 variant is kept is decided by measurement (``export.choose``), not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from purrsight_model.export.common import ExportError, check_graph
+
+log = logging.getLogger(__name__)
+
+NBITS_BLOCK = 32
+NBITS_ACCURACY_LEVEL = 4
+
+
+class FramesReader:
+    """``CalibrationDataReader`` over preprocessed frames, one frame per call."""
+
+    def __init__(self, frames: np.ndarray, input_name: str = "pixels") -> None:
+        self.frames, self.input_name, self.i = frames, input_name, 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self.i >= len(self.frames):
+            return None
+        self.i += 1
+        return {self.input_name: self.frames[self.i - 1 : self.i]}
+
+    def rewind(self) -> None:
+        self.i = 0
+
+
+def quantize_image_static(fp32: Path, out: Path, frames: np.ndarray | None,
+                          cache: Path) -> Path:
+    """Static QDQ u8s8 per-channel; ``frames`` [N, 3, 224, 224] calibrate (or ``cache``)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_name(out.stem + ".pre.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+        reader = FramesReader(frames) if frames is not None else None
+        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=["Conv", "Add"],
+                        calibration_cache_path=str(cache))
+    pre.unlink(missing_ok=True)
+    check_graph(out)
+    return out
+
+
+def quantize_dynamic_int8(fp32: Path, out: Path) -> Path:
+    """Dynamic INT8 of the MatMuls (transformer encoders)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"])
+    check_graph(out)
+    return out
+
+
+def quantize_llm_nbits(fp32: Path, out: Path, bits: int = 8) -> Path:
+    """Weight-only ``MatMulNBits`` (block 32, symmetric, accuracy_level 4)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    model = onnx.load(str(fp32))
+    cfg = DefaultWeightOnlyQuantConfig(block_size=NBITS_BLOCK, is_symmetric=True,
+                                       accuracy_level=NBITS_ACCURACY_LEVEL, bits=bits)
+    quantizer = MatMulNBitsQuantizer(model, bits=bits, block_size=NBITS_BLOCK,
+                                     is_symmetric=True, accuracy_level=NBITS_ACCURACY_LEVEL,
+                                     algo_config=cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantizer.process()
+    n = sum(node.op_type == "MatMulNBits" for node in quantizer.model.model.graph.node)
+    if n == 0:
+        raise ExportError(f"no MatMul of {fp32} was quantized to MatMulNBits")
+    quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
+    check_graph(out)
+    log.info("%s: %d MatMulNBits nodes (%d-bit)", out.name, n, bits)
+    return out
