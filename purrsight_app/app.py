@@ -28,10 +28,13 @@ from purrsight_app.pipeline.session import LiveSession, SessionCallbacks, Sessio
 from purrsight_app.settings import Settings, load_settings, save_settings
 from purrsight_app.ui.live_view import LiveView
 from purrsight_app.ui.main_window import MainWindow
+from purrsight_app.ui.qt_check import broken_binding_message
 from purrsight_app.ui.source_picker import SourcePicker
 from purrsight_app.ui.timeline import TimelinePanel
 
 log = logging.getLogger(__name__)
+
+BROKEN_QT_EXIT = 3
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,10 @@ def _self_test(app: PurrSightApp, qt: QApplication, seconds: float,
 
 def run(options: AppOptions, argv: list[str] | None = None) -> int:
     """Create the QApplication, start the app, run the event loop; return the exit code."""
+    broken = broken_binding_message()
+    if broken is not None:
+        print(f"purrsight: {broken}", file=sys.stderr)
+        return BROKEN_QT_EXIT
     qt = QApplication.instance() or QApplication(argv or sys.argv[:1])
     qt.setApplicationName("PurrSight")
     app = build_app(options)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from purrsight_model.progress import Progress
+from purrsight_model import Progress
 
 JOB_FILE = "job.json"
 STATES = ("running", "finished", "failed", "cancelled")

@@ -93,7 +93,3 @@ def top_or_unknown(obs: ObservationLike, head: str) -> tuple[str, float]:
     except (KeyError, ValueError):
         return "unknown", 0.0
 
-
-def heads_in(obs: ObservationLike, names: Sequence[str]) -> list[str]:
-    """The requested heads the observation actually has, in the requested order."""
-    return [h for h in names if h in obs.heads]

@@ -11,6 +11,7 @@ dependency on them.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from purrsight_app.pipeline.protocols import AnalyzerLike, ReporterLike
 log = logging.getLogger(__name__)
 
 RUNTIME_MODULE = "purrsight_model.runtime"
+THREADS: dict[str, int | None] = {"Analyzer": None, "Reporter": 1}
+"""onnxruntime threads per model: the Reporter (seconds per report) gets one core so the
+analysis loop keeps its pace while a report is being written; None = runtime default."""
 MANIFEST = "manifest.json"
 
 
@@ -86,6 +90,13 @@ def _packaged_default() -> Path | None:
     return Path(path) if path else None
 
 
+def _accepts_threads(fn: Callable[..., Any]) -> bool:
+    try:
+        return "threads" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _load_one(name: str, bundle: Path) -> tuple[Any | None, str]:
     try:
         module = _runtime_module()
@@ -94,8 +105,9 @@ def _load_one(name: str, bundle: Path) -> tuple[Any | None, str]:
     cls = getattr(module, name, None)
     if cls is None or not callable(getattr(cls, "load", None)):
         return None, f"this build of {RUNTIME_MODULE} has no {name}"
+    kwargs = {"threads": THREADS[name]} if _accepts_threads(cls.load) else {}
     try:
-        return cls.load(bundle), ""
+        return cls.load(bundle, **kwargs), ""
     except Exception as exc:  # noqa: BLE001 - broken bundle: say so, keep the app running
         log.warning("%s.load(%s) failed: %s", name, bundle, exc)
         return None, f"{name} could not load {bundle.name}: {exc}"

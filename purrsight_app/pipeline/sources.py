@@ -74,7 +74,8 @@ def parse_source(text: str | os.PathLike[str] | None) -> SourceSpec:
 def find_demo_dir() -> Path | None:
     """The bundled demo media: ``$PURRSIGHT_DEMO_DIR`` or the package's ``demo`` folder."""
     candidates = [os.environ.get(ENV_DEMO_DIR), _PACKAGE_DIR / "demo",
-                  _PACKAGE_DIR / "assets" / "demo"]
+                  _PACKAGE_DIR / "assets" / "demo",
+                  _PACKAGE_DIR.parent / "resources" / "demo"]  # source checkout
     for c in candidates:
         if c and Path(c).is_dir() and any(Path(c).iterdir()):
             return Path(c)
@@ -97,7 +98,7 @@ def build_sources(
     if spec.kind == "demo":
         folder = demo_dir or find_demo_dir()
         if folder is None:
-            raise SourceSpecError("no demo media installed (set PURRSIGHT_DEMO_DIR)")
+            raise SourceSpecError("no demo media installed")
         demo_config = replace(file_config or FileSourceConfig(), loop=True)
         return [DemoSource(folder, frames, audio, config=demo_config, on_status=on_status)]
     out: list[Source] = []

@@ -114,6 +114,8 @@ class LiveView(QWidget):
 
     def tick(self) -> None:
         """One GUI-timer step: newest frame, latest result, level, status; repaint."""
+        if not self.video.isVisible():  # another panel is shown: no scaling, no painting
+            return
         now = time.time()
         fresh_frame = self._take_frame()
         pipe = self.session.pipeline

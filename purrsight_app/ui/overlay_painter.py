@@ -8,7 +8,7 @@ oversized at 1280x720.
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
 from purrsight_app.pipeline.overlay_state import OverlayView
 from purrsight_app.ui.theme import MUTED, STATE_COLORS, TEXT, WARN
@@ -94,42 +94,55 @@ def paint_indicators(p: QPainter, rect: QRectF, view: OverlayView, right_margin:
 
 
 def paint_level_meter(p: QPainter, rect: QRectF, level_db: float | None) -> float:
-    """Right edge: vertical dBFS meter (-60..0). Returns the width it used."""
+    """Right edge: vertical dBFS meter (-60..0), only while audio arrives. Returns the width
+    it used (0 without audio)."""
+    if level_db is None:
+        return 0.0
     s = _scale(rect)
     w, pad = 14 * s, 10 * s
-    bar = QRectF(rect.right() - pad - w, rect.top() + rect.height() * 0.3,
-                 w, rect.height() * 0.55)
+    height = min(rect.height() * 0.55, rect.height() - 2 * pad)
+    bar = QRectF(rect.right() - pad - w, rect.bottom() - pad - height, w, height)
     p.save()
     _card(p, bar.adjusted(-3, -3, 3, 3), 120)
-    if level_db is not None:
-        frac = min(1.0, max(0.0, (level_db - METER_MIN_DB) / -METER_MIN_DB))
-        color = QColor("#66bb6a") if frac < 0.75 else QColor("#ffca28") if frac < 0.9 \
-            else QColor("#ef5350")
-        p.setBrush(color)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawRect(QRectF(bar.left(), bar.bottom() - bar.height() * frac, w, bar.height() * frac))
-    else:
-        p.setPen(QPen(QColor(MUTED), 1.5))
-        p.drawLine(bar.topLeft(), bar.bottomRight())
+    frac = min(1.0, max(0.0, (level_db - METER_MIN_DB) / -METER_MIN_DB))
+    color = QColor("#66bb6a") if frac < 0.75 else QColor("#ffca28") if frac < 0.9 \
+        else QColor("#ef5350")
+    p.setBrush(color)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawRect(QRectF(bar.left(), bar.bottom() - bar.height() * frac, w, bar.height() * frac))
     p.restore()
     return w + 2 * pad
+
+
+def _status_box(rect: QRectF, lines: list[str]) -> tuple[QFont, QFontMetricsF, float, QRectF]:
+    """Font, metrics, padding and the bottom box for ``lines``."""
+    s = _scale(rect)
+    font = _font(15 * s)
+    fm = QFontMetricsF(font)
+    pad = 8 * s
+    box_h = len(lines) * fm.height() + pad
+    box = QRectF(rect.left() + pad, rect.bottom() - pad - box_h, rect.width() - 2 * pad, box_h)
+    return font, fm, pad, box
+
+
+def status_height(rect: QRectF, lines: list[str]) -> float:
+    """Height the status box takes at the bottom, margins included (0 without lines)."""
+    if not lines:
+        return 0.0
+    _, _, pad, box = _status_box(rect, lines)
+    return box.height() + 2 * pad
 
 
 def paint_status_lines(p: QPainter, rect: QRectF, lines: list[str]) -> None:
     """Bottom: problems and notices ("no camera", "model not available: …")."""
     if not lines:
         return
-    s = _scale(rect)
-    font = _font(15 * s)
-    fm = QFontMetricsF(font)
-    pad = 8 * s
-    height = len(lines) * fm.height() + 2 * pad
-    box = QRectF(rect.left() + pad, rect.bottom() - pad - height, rect.width() - 2 * pad, height)
+    font, fm, pad, box = _status_box(rect, lines)
     p.save()
     _card(p, box, 170)
     p.setPen(QColor(WARN))
     p.setFont(font)
-    y = box.top() + pad
+    y = box.top() + pad / 2
     for line in lines:
         elided = fm.elidedText(line, Qt.TextElideMode.ElideRight, box.width() - 2 * pad)
         p.drawText(QRectF(box.left() + pad, y, box.width() - 2 * pad, fm.height()),
@@ -151,8 +164,10 @@ def paint_overlay(
     p: QPainter, rect: QRectF, view: OverlayView | None, level_db: float | None,
     lines: list[str],
 ) -> None:
-    """Everything on top of the video, in stacking order."""
-    used = paint_level_meter(p, rect, level_db)
+    """Everything on top of the video, in stacking order; the meter stays above the
+    status box."""
+    above_status = rect.adjusted(0, 0, 0, -status_height(rect, lines))
+    used = paint_level_meter(p, above_status, level_db)
     if view is not None:
         paint_state_card(p, rect, view)
         paint_indicators(p, rect, view, used)

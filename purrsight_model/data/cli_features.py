@@ -27,6 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{kind}-path", default=None,
                        help=f"{kind} encoder weights (default: the packaged ones)")
         p.add_argument(f"--no-{kind}", action="store_true", help=f"skip {kind} features")
+    p.add_argument("--augment", type=int, default=0, metavar="K",
+                   help="also store K augmented copies of every training row's media "
+                        "(gain, noise, shift, speed, mixing; crops, flips, colour)")
+    p.add_argument("--augment-seed", type=int, default=0, help="seed of the augmentation recipe")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -77,8 +81,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cfg = FeatureConfig(fps=args.fps, max_frames=args.max_frames, workers=args.workers)
     result = build_cache(rows, args.out, cfg=cfg, progress=not args.no_progress, **encoders)
+    if args.augment > 0:
+        _augment(rows, args, cfg, encoders, result)
     _report(result, Path(args.out))
     return 1 if result.errors and not result.computed and not result.cached else 0
+
+
+def _augment(rows, args: argparse.Namespace, cfg, encoders: dict, result) -> None:
+    """Augmented copies of the training rows' media, merged into ``result``'s counts."""
+    from purrsight_model.data.augment import AugmentConfig
+    from purrsight_model.data.feature_cache import build_augmented
+
+    aug = AugmentConfig(copies=args.augment, seed=args.augment_seed)
+    media = {k: v for k, v in encoders.items() if k in ("image", "audio")}
+    extra = build_augmented(rows, args.out, aug, cfg=cfg, progress=not args.no_progress,
+                            **media)
+    print(f"augmentation recipe {aug.recipe_id()}: {args.augment} copies per training file")
+    result.computed.update(extra.computed)
+    result.cached.update(extra.cached)
+    result.errors.extend(extra.errors)
+    result.seconds += extra.seconds
 
 
 def _report(result, out: Path) -> None:

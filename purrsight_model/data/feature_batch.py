@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class FeatureBatch:
     audio_scores: np.ndarray  # [N, P, C] float32 (C = 0 when the encoder has no classes)
     text: np.ndarray | None  # [N, Dt] caption embeddings, None without a text encoder
     missing: list[int]  # positions of rows left out (media never cached or undecodable)
+    original: list[int] = field(default_factory=list)  # rows whose asked variant was missing
 
     def __len__(self) -> int:
         return int(self.index.size)
@@ -45,43 +46,70 @@ def _even(n: int, cap: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
 
 
-def _row_features(row: Row, cache: FeatureCache
-                  ) -> tuple[ImageFeatures | None, AudioFeatures | None, np.ndarray | None, bool]:
-    """(image, audio, text, ok) for one row; ok is False if any referenced media is missing."""
+def _variant_media(row: Row, cache: FeatureCache, variant: str):  # -> tuple | None
+    """(image, audio) of an augmented copy of every medium of ``row``, or None if one lacks it."""
+    image = audio = None
+    if row.video is not None:
+        video = cache.video(row.video, variant)
+        if video is None:
+            return None
+        image, audio = video.frames, video.audio
+    if row.image is not None and (image := cache.image(row.image, variant)) is None:
+        return None
+    if row.audio is not None and (audio := cache.audio(row.audio, variant)) is None:
+        return None
+    return image, audio
+
+
+def _row_features(row: Row, cache: FeatureCache, variant: str | None = None
+                  ) -> tuple[ImageFeatures | None, AudioFeatures | None, np.ndarray | None, bool,
+                             bool]:
+    """(image, audio, text, ok, augmented) for one row; ok is False if any referenced media
+    is missing. With ``variant``, the augmented copy is read where every medium has it."""
     image = audio = None
     try:
-        if row.video is not None:
+        found = _variant_media(row, cache, variant) if variant else None
+        if found is not None:
+            image, audio = found
+        if found is None and row.video is not None:
             video = cache.video(row.video)
             if video is None:
-                return None, None, None, False
+                return None, None, None, False, False
             image, audio = video.frames, video.audio
-        if row.image is not None:
+        if found is None and row.image is not None:
             image = cache.image(row.image)
             if image is None:
-                return None, None, None, False
-        if row.audio is not None:
+                return None, None, None, False, False
+        if found is None and row.audio is not None:
             audio = cache.audio(row.audio)
             if audio is None:
-                return None, None, None, False
+                return None, None, None, False, False
     except OSError:  # media file gone: cannot even hash it
-        return None, None, None, False
+        return None, None, None, False, False
     text = cache.text(row.text) if cache.text_version else None
     if cache.text_version and text is None:
-        return None, None, None, False
-    return image, audio, text, True
+        return None, None, None, False, False
+    return image, audio, text, True, found is not None
 
 
 def load_split(rows: Sequence[Row], cache: FeatureCache, *, max_frames: int | None = None,
-               max_patches: int | None = None) -> FeatureBatch:
-    """Gather cached features of ``rows`` into padded arrays (rows lacking features skipped)."""
+               max_patches: int | None = None, variant: str | None = None) -> FeatureBatch:
+    """Gather cached features of ``rows`` into padded arrays (rows lacking features skipped).
+
+    ``variant`` (``"<recipe id>/<k>"``) reads augmented copy k instead, falling back to the
+    original features for rows without that copy (listed in ``original``).
+    """
     kept: list[int] = []
     missing: list[int] = []
+    original: list[int] = []
     feats = []
     for i, row in enumerate(rows):
-        image, audio, text, ok = _row_features(row, cache)
+        image, audio, text, ok, augmented = _row_features(row, cache, variant)
         if not ok:
             missing.append(i)
             continue
+        if variant and not augmented:
+            original.append(i)
         kept.append(i)
         if image is not None:
             sel = _even(image.embedding.shape[0], max_frames)
@@ -93,7 +121,9 @@ def load_split(rows: Sequence[Row], cache: FeatureCache, *, max_frames: int | No
         feats.append((image, audio, text))
     if missing:
         log.info("load_split: %d of %d rows have no cached features", len(missing), len(rows))
-    return _pad(np.asarray(kept, dtype=np.int64), feats, cache, missing)
+    out = _pad(np.asarray(kept, dtype=np.int64), feats, cache, missing)
+    out.original = original
+    return out
 
 
 def _dim(arrays: list[np.ndarray], default: int | None) -> int:

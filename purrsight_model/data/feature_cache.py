@@ -11,6 +11,8 @@ would fail.
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import time
 from collections import Counter, deque
@@ -23,6 +25,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from purrsight_model.data.augment import (
+    AugmentConfig,
+    augment_audio,
+    augment_frames,
+    augment_image,
+    copy_rng,
+)
 from purrsight_model.data.feature_store import FeatureCache
 from purrsight_model.data.jsonl import Row
 from purrsight_model.encoders.base import (
@@ -79,14 +88,17 @@ class _Worker:
     def __init__(self, cache: FeatureCache, cfg: FeatureConfig, sr: int) -> None:
         self.cache, self.cfg, self.sr = cache, cfg, sr
 
-    def is_cached(self, kind: str, sha: str) -> bool:
+    def has_entry(self, kind: str, sha: str, variant: str | None = None) -> bool:
         c = self.cache
         if kind == "image":
-            return c.image_path(sha).is_file()
-        audio_ok = c.audio_version is None or c.audio_path(sha).is_file()
+            return c.image_path(sha, variant).is_file()
+        audio_ok = c.audio_version is None or c.audio_path(sha, variant).is_file()
         if kind == "audio":
             return audio_ok
-        return audio_ok and (c.image_version is None or c.video_path(sha).is_file())
+        return audio_ok and (c.image_version is None or c.video_path(sha, variant).is_file())
+
+    def is_cached(self, kind: str, sha: str) -> bool:
+        return self.has_entry(kind, sha)
 
     def __call__(self, kind: str, path: Path) -> _Decoded:
         out = _Decoded(kind, path)
@@ -234,5 +246,161 @@ def build_cache(rows: Sequence[Row], root: str | Path, *, image: ImageEncoder | 
     encoder.flush()
     if text is not None:
         _encode_texts([r.text for r in rows], cache, text, cfg, run, progress)
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+# --- augmented copies (data.augment) --------------------------------------------------------
+
+#: Rows whose media get augmented copies: training rows (no split counts as training).
+AUGMENT_SPLITS = ("train", None)
+#: Partner clips kept decoded per label group for mixing (bounds memory on big groups).
+MIX_POOL = 48
+
+
+def partner_key(row: Row) -> str:
+    """Rows with equal keys carry the same labels, so mixing them keeps the labels true."""
+    labels = {k: v for k, v in row.labels.items() if v != "unknown"}
+    return json.dumps([sorted(labels.items()), sorted(row.tasks.items())])
+
+
+class _AugWorker(_Worker):
+    """Like ``_Worker``, but a file counts as cached only when every copy exists."""
+
+    def __init__(self, cache: FeatureCache, cfg: FeatureConfig, sr: int,
+                 aug: AugmentConfig) -> None:
+        super().__init__(cache, cfg, sr)
+        self.variants = [aug.variant(k) for k in range(1, aug.copies + 1)]
+
+    def is_cached(self, kind: str, sha: str) -> bool:
+        return all(self.has_entry(kind, sha, v) for v in self.variants)
+
+
+class _AugEncoder:
+    """Draws the missing copies of one decoded file, encodes and stores them."""
+
+    def __init__(self, worker: _AugWorker, image: ImageEncoder | None,
+                 audio: AudioEncoder | None, aug: AugmentConfig, run: FeatureRun) -> None:
+        self.worker, self.image, self.audio, self.aug, self.run = worker, image, audio, aug, run
+        self.cache = worker.cache
+
+    def add(self, item: _Decoded, pool: list[tuple[str, np.ndarray]]) -> None:
+        """Store every missing copy of ``item``; ``pool`` = (sha, waveform) mixing partners."""
+        for k in range(1, self.aug.copies + 1):
+            variant = self.aug.variant(k)
+            if self.worker.has_entry(item.kind, item.sha, variant):
+                continue
+            rng = copy_rng(self.aug, item.sha, k)
+            try:
+                if item.kind == "image":
+                    view = augment_image(item.data, rng, self.aug)
+                    feats = self.image.encode([view])
+                    self.cache.put_image(item.sha, ImageFeatures(
+                        feats.embedding[:1], feats.cat_score[:1], None), variant)
+                elif item.kind == "audio":
+                    partner = self._partner(item.sha, k, pool)
+                    wave = augment_audio(item.data, rng, self.aug, partner)
+                    self.cache.put_audio(item.sha, self.audio.encode(wave), variant)
+                else:
+                    self._video(item, rng, variant)
+            except (MediaError, ValueError) as exc:
+                self.run.errors.append((str(item.path), f"{item.path}: augmented copy {k} "
+                                                        f"rejected: {exc}"))
+                return
+            self.run.computed[f"{item.kind}+aug"] += 1
+
+    def _partner(self, sha: str, k: int, pool: list[tuple[str, np.ndarray]]
+                 ) -> np.ndarray | None:
+        others = [w for s, w in pool if s != sha]
+        if not others:
+            return None
+        pick = np.random.default_rng([self.aug.seed, int(sha[:15], 16), k, 1])
+        return others[int(pick.integers(len(others)))]
+
+    def _video(self, item: _Decoded, rng: np.random.Generator, variant: str) -> None:
+        clip = item.data
+        if self.cache.audio_version is not None:
+            feats = (self.audio.encode(augment_audio(clip.audio, rng, self.aug))
+                     if clip.audio is not None else
+                     AudioFeatures(np.zeros((0, self.audio.dim), np.float32), None))
+            self.cache.put_audio(item.sha, feats, variant)
+        if self.cache.image_version is not None:
+            frames = self.image.encode(augment_frames(clip.frames, rng, self.aug))
+            self.cache.put_video_frames(item.sha, frames, clip.frame_times, variant)
+
+
+def _label_groups(rows: Sequence[Row], image: bool, audio: bool
+                  ) -> list[list[tuple[str, Path]]]:
+    """Media jobs of the rows, grouped by ``partner_key`` (first-seen order, no repeats)."""
+    groups: dict[str, dict[tuple[str, Path], None]] = {}
+    seen: set[tuple[str, Path]] = set()
+    for row in rows:
+        for job in media_jobs([row], image, audio):
+            if job not in seen:
+                seen.add(job)
+                groups.setdefault(partner_key(row), {})[job] = None
+    return [list(g) for g in groups.values()]
+
+
+def _pending(jobs: list[tuple[str, Path]], worker: _AugWorker) -> list[tuple[str, Path]]:
+    """Jobs with at least one missing copy (unreadable files stay in: the worker reports them)."""
+    out = []
+    for kind, path in jobs:
+        try:
+            if worker.is_cached(kind, worker.cache.sha(path)):
+                continue
+        except OSError:
+            pass
+        out.append((kind, path))
+    return out
+
+
+def _mix_pool(jobs: list[tuple[str, Path]], worker: _AugWorker, workers: int
+              ) -> dict[tuple[str, Path], _Decoded]:
+    """Decode the group's first ``MIX_POOL`` audio files (independent of what is cached,
+    so partners, and thus every copy, are the same after an interrupted build resumes)."""
+    wanted = [j for j in jobs if j[0] == "audio"][:MIX_POOL]
+    decode = _Worker(worker.cache, worker.cfg, worker.sr)
+    decode.is_cached = lambda kind, sha: False  # type: ignore[method-assign]
+    return {(d.kind, Path(d.path)): d for d in _prefetch(wanted, decode, workers)}
+
+
+def build_augmented(rows: Sequence[Row], root: str | Path, aug: AugmentConfig, *,
+                    image: ImageEncoder | None = None, audio: AudioEncoder | None = None,
+                    cfg: FeatureConfig = FeatureConfig(), progress: bool = True) -> FeatureRun:
+    """Store ``aug.copies`` augmented copies of every training row's media (resumable).
+
+    Only rows with split ``train`` (or none) are augmented: validation and test media must
+    stay as recorded. Audio files are mixed only with files of the same label group.
+    """
+    t0 = time.perf_counter()
+    cache = FeatureCache(root, image.version if image else None,
+                         audio.version if audio else None, None, fps=cfg.fps)
+    cache.write_augment_meta(aug.recipe_id(), aug.to_dict(), aug.copies)
+    run = FeatureRun()
+    worker = _AugWorker(cache, cfg, audio.sample_rate if audio else 16000, aug)
+    encoder = _AugEncoder(worker, image, audio, aug, run)
+    selected = [r for r in rows if r.split in AUGMENT_SPLITS]
+    groups = _label_groups(selected, image is not None, audio is not None)
+    bar = tqdm(total=sum(map(len, groups)), desc="augment", unit="file", disable=not progress)
+    for jobs in groups:
+        todo = _pending(jobs, worker)
+        for kind, _ in set(jobs) - set(todo):
+            run.cached[f"{kind}+aug"] += aug.copies
+        bar.update(len(jobs) - len(todo))
+        if not todo:
+            continue
+        decoded = _mix_pool(jobs, worker, cfg.workers)
+        pool = [(d.sha, d.data) for d in decoded.values() if d.error is None]
+        rest = [j for j in todo if j not in decoded]
+        ready = (decoded[j] for j in todo if j in decoded)
+        for item in itertools.chain(ready, _prefetch(rest, worker, cfg.workers)):
+            bar.update()
+            if item.error is not None:
+                log.warning("%s", item.error)
+                run.errors.append((str(item.path), item.error))
+            elif not item.cached:
+                encoder.add(item, pool)
+    bar.close()
     run.seconds = time.perf_counter() - t0
     return run

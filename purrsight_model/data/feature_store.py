@@ -9,6 +9,8 @@ Layout under the cache root::
     <audio version>/<sha[:2]>/<sha>.npz         audio (or a video's track): embedding [P, D],
                                                 scores [P, C] (optional); P = 0: no track
     <text version>/text/<h[:2]>/<h>.npy         caption embedding [D], h = sha256(text)
+    <version>/<recipe>/<sha[:2]>/<sha>[.fps<f>].<k>.npz
+                                                augmented copy k of a file (``data.augment``)
 
 Keys are content hashes, so renamed or copied files hit the cache and an edited file never
 returns stale features; the encoder version (kind + weights hash) in the path means a new
@@ -109,6 +111,21 @@ class FeatureCache:
         _atomic_save(self.root / "cache.json",
                      lambda f: f.write(json.dumps(meta, indent=2).encode()))
 
+    def augment_recipes(self) -> dict[str, dict[str, Any]]:
+        """Recipe id -> ``{"config": {...}, "copies": k}`` of augmented copies built so far."""
+        return dict(self.read_meta().get("augment", {}))
+
+    def write_augment_meta(self, recipe_id: str, config: dict[str, Any], copies: int) -> None:
+        """Record a recipe (``copies`` only grows: a smaller rebuild keeps the larger count)."""
+        meta = self.read_meta()
+        recipes = meta.setdefault("augment", {})
+        old = recipes.get(recipe_id, {}).get("copies", 0)
+        recipes[recipe_id] = {"config": config, "copies": max(int(copies), int(old)),
+                              "versions": {k: getattr(self, f"{k}_version")
+                                           for k in ("image", "audio")}}
+        _atomic_save(self.root / "cache.json",
+                     lambda f: f.write(json.dumps(meta, indent=2).encode()))
+
     # --- paths ------------------------------------------------------------------------
     @staticmethod
     def sha(path_or_sha: str | os.PathLike[str]) -> str:
@@ -118,19 +135,26 @@ class FeatureCache:
             return s
         return file_sha256(s)
 
-    def _entry(self, version: str | None, sha: str, suffix: str = "") -> Path | None:
+    def _entry(self, version: str | None, sha: str, suffix: str = "",
+               variant: str | None = None) -> Path | None:
+        """Entry path; ``variant`` = ``"<recipe id>/<copy>"`` for an augmented copy."""
         if version is None:
             return None
-        return self.root / version / sha[:2] / f"{sha}{suffix}.npz"
+        if variant is None:
+            return self.root / version / sha[:2] / f"{sha}{suffix}.npz"
+        recipe, _, copy = variant.partition("/")
+        if not recipe or not copy.isdigit() or "." in recipe:
+            raise ValueError(f"bad augmentation variant {variant!r} (want '<recipe>/<k>')")
+        return self.root / version / recipe / sha[:2] / f"{sha}{suffix}.{copy}.npz"
 
-    def image_path(self, sha: str) -> Path | None:
-        return self._entry(self.image_version, sha)
+    def image_path(self, sha: str, variant: str | None = None) -> Path | None:
+        return self._entry(self.image_version, sha, "", variant)
 
-    def video_path(self, sha: str) -> Path | None:
-        return self._entry(self.image_version, sha, f".fps{self.fps:g}")
+    def video_path(self, sha: str, variant: str | None = None) -> Path | None:
+        return self._entry(self.image_version, sha, f".fps{self.fps:g}", variant)
 
-    def audio_path(self, sha: str) -> Path | None:
-        return self._entry(self.audio_version, sha)
+    def audio_path(self, sha: str, variant: str | None = None) -> Path | None:
+        return self._entry(self.audio_version, sha, "", variant)
 
     def text_path(self, text: str) -> Path | None:
         if self.text_version is None:
@@ -146,20 +170,23 @@ class FeatureCache:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
 
-    def image(self, path_or_sha: str | os.PathLike[str]) -> ImageFeatures | None:
-        z = self._load(self.image_path(self.sha(path_or_sha)))
+    def image(self, path_or_sha: str | os.PathLike[str],
+              variant: str | None = None) -> ImageFeatures | None:
+        z = self._load(self.image_path(self.sha(path_or_sha), variant))
         return None if z is None else ImageFeatures(z["embedding"], z["cat_score"], None)
 
-    def audio(self, path_or_sha: str | os.PathLike[str]) -> AudioFeatures | None:
-        z = self._load(self.audio_path(self.sha(path_or_sha)))
+    def audio(self, path_or_sha: str | os.PathLike[str],
+              variant: str | None = None) -> AudioFeatures | None:
+        z = self._load(self.audio_path(self.sha(path_or_sha), variant))
         return None if z is None else AudioFeatures(z["embedding"], z.get("scores"))
 
-    def video(self, path_or_sha: str | os.PathLike[str]) -> VideoFeatures | None:
+    def video(self, path_or_sha: str | os.PathLike[str],
+              variant: str | None = None) -> VideoFeatures | None:
         sha = self.sha(path_or_sha)
-        z = self._load(self.video_path(sha))
+        z = self._load(self.video_path(sha, variant))
         if z is None:
             return None
-        audio = self.audio(sha) if self.audio_version else None
+        audio = self.audio(sha, variant) if self.audio_version else None
         if audio is not None and audio.embedding.shape[0] == 0:
             audio = None  # stored marker: the video has no audio track
         return VideoFeatures(ImageFeatures(z["embedding"], z["cat_score"], None),
@@ -178,15 +205,18 @@ class FeatureCache:
         data = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items() if v is not None}
         _atomic_save(path, lambda f: np.savez(f, **data))
 
-    def put_image(self, sha: str, feats: ImageFeatures) -> None:
-        self._save(self.image_path(sha), embedding=feats.embedding, cat_score=feats.cat_score)
+    def put_image(self, sha: str, feats: ImageFeatures, variant: str | None = None) -> None:
+        self._save(self.image_path(sha, variant), embedding=feats.embedding,
+                   cat_score=feats.cat_score)
 
-    def put_video_frames(self, sha: str, feats: ImageFeatures, frame_times: np.ndarray) -> None:
-        self._save(self.video_path(sha), embedding=feats.embedding,
+    def put_video_frames(self, sha: str, feats: ImageFeatures, frame_times: np.ndarray,
+                         variant: str | None = None) -> None:
+        self._save(self.video_path(sha, variant), embedding=feats.embedding,
                    cat_score=feats.cat_score, frame_times=frame_times)
 
-    def put_audio(self, sha: str, feats: AudioFeatures) -> None:
-        self._save(self.audio_path(sha), embedding=feats.embedding, scores=feats.scores)
+    def put_audio(self, sha: str, feats: AudioFeatures, variant: str | None = None) -> None:
+        self._save(self.audio_path(sha, variant), embedding=feats.embedding,
+                   scores=feats.scores)
 
     def put_text(self, text: str, vector: np.ndarray) -> None:
         path = self.text_path(text)

@@ -33,15 +33,15 @@ class Calibration:
 
 
 def synthetic_frames(n: int, seed: int = 0) -> list[np.ndarray]:
-    """Smooth random colour fields with mild noise: uint8 RGB [256, 320, 3]."""
+    """Smooth random colour fields with mild noise: uint8 RGB [128, 160, 3]."""
     import cv2
 
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         coarse = rng.integers(0, 256, (6, 8, 3)).astype(np.float32)
-        img = cv2.resize(coarse, (320, 256), interpolation=cv2.INTER_CUBIC)
-        img += rng.normal(0, 8, img.shape).astype(np.float32)
+        img = cv2.resize(coarse, (160, 128), interpolation=cv2.INTER_CUBIC)
+        img += rng.integers(-12, 13, img.shape).astype(np.float32)
         out.append(np.clip(img, 0, 255).astype(np.uint8))
     return out
 

@@ -48,10 +48,7 @@ def data_provenance(data: str | Path) -> dict[str, Any]:
                            "sha256": sha256_file(path)}
     summary = path.parent / "summary.json"
     if summary.is_file():
-        try:
-            out["converter_summary"] = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            pass
+        out["converter_summary"] = read_json(summary)
     return out
 
 

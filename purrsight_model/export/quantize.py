@@ -13,8 +13,10 @@ Whether an INT8 variant is kept is decided by measurement (``export.choose``), n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,22 @@ log = logging.getLogger(__name__)
 
 NBITS_BLOCK = 32
 NBITS_ACCURACY_LEVEL = 4
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """ORT's quantizers log every skipped tensor on the root logger: keep that out of ours."""
+    loggers = [logging.getLogger(n) for n in ("", "onnxruntime.quantization.matmul_nbits_quantizer")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 class FramesReader:
@@ -50,8 +68,7 @@ def quantize_image_static(fp32: Path, out: Path, frames: np.ndarray | None,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = out.with_name(out.stem + ".pre.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         reader = FramesReader(frames) if frames is not None else None
         quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ,
@@ -68,8 +85,7 @@ def quantize_dynamic_int8(fp32: Path, out: Path) -> Path:
     """Dynamic INT8 of the MatMuls (transformer encoders)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
                          op_types_to_quantize=["MatMul"])
     check_graph(out)
@@ -90,8 +106,7 @@ def quantize_llm_nbits(fp32: Path, out: Path, bits: int = 8) -> Path:
     quantizer = MatMulNBitsQuantizer(model, bits=bits, block_size=NBITS_BLOCK,
                                      is_symmetric=True, accuracy_level=NBITS_ACCURACY_LEVEL,
                                      algo_config=cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         quantizer.process()
     n = sum(node.op_type == "MatMulNBits" for node in quantizer.model.model.graph.node)
     if n == 0:

@@ -92,6 +92,15 @@ def decode_probes(bundle: Bundle, probes: list[Probe], threads: int
                      "tokens_per_s": tokens / seconds if seconds else float("nan")}
 
 
+def check_instruct_run(run: Path) -> None:
+    """Fail before any work if ``run`` is not a finished Phase 2 run folder."""
+    from purrsight_model.instruct.checkpoint import RUN_MARKER
+
+    missing = [n for n in (RUN_MARKER, "config.yaml") if not (run / n).is_file()]
+    if missing:
+        raise ExportError(f"{run} is not a Phase 2 run folder (missing {', '.join(missing)})")
+
+
 def _check_pairing(loaded: LoadedReportModel, align_run: Path) -> None:
     recorded = Path(loaded.cfg.align_run) if loaded.cfg.align_run else None
     if recorded is not None and recorded.exists() and recorded.resolve() != align_run.resolve():

@@ -26,6 +26,7 @@ from purrsight_model.instruct.lora import add_lora
 from purrsight_model.instruct.model import ReportModel
 from purrsight_model.instruct.projector import Projector
 from purrsight_model.instruct.prompt import prompt_ids
+from purrsight_model.progress import TrainingError
 from purrsight_model.schema import Report
 
 
@@ -49,7 +50,10 @@ def load_report_model(run: str | Path) -> LoadedReportModel:
     except OSError as exc:
         raise ExportError(f"{run} is not a Phase 2 run folder: {exc}") from exc
     cfg = load_config(InstructConfig, None, **doc["instruct"])
-    blob = ickpt.load_weights(run)
+    try:
+        blob = ickpt.load_weights(run)
+    except TrainingError as exc:
+        raise ExportError(str(exc)) from exc
     folder = (doc.get("llm") or {}).get("folder")
     try:
         llm = load_llm(folder if folder and Path(folder).exists() else (cfg.llm or None))

@@ -83,12 +83,13 @@ def make_app(qtbot, tmp_path: Path):
     apps = []
 
     def make(source: str | None = "mic", size=(1280, 720), load_model: bool = False,
-             settings: Settings | None = None, speed: float = 2.0):
+             settings: Settings | None = None, speed: float = 2.0, bundle: str | None = None):
         settings_file = tmp_path / "settings.json"
         save_settings(settings or Settings(event_min_duration_s=0.2, event_gap_s=0.5),
                       settings_file)
         app = build_app(AppOptions(
             data_dir=str(tmp_path / "data"), source=source, size=size, load_model=load_model,
+            bundle=bundle,
             settings_file=str(settings_file),
             file_config=FileSourceConfig(speed=speed, max_fps=30),
         ))

@@ -60,7 +60,7 @@ def test_slow_analyzer_drops_stale_windows_and_keeps_no_backlog() -> None:
     assert stats.dropped >= stats.analysed  # ~2 ticks missed per 150 ms window at 20 Hz
     # Every window used the newest frame: capture time close to the analysis start.
     ages = [r.started - r.frame_ts for r in results]
-    assert max(ages) < 0.1
+    assert max(ages) < 0.2  # one frame period (33 ms) plus scheduling jitter
     assert not analyzer.calls.ran_on_main()
 
 
@@ -73,8 +73,8 @@ def test_fast_analyzer_runs_at_rate_without_drops() -> None:
     with Pusher(frames, None):
         time.sleep(0.1)
         run_loop(loop, 1.0)
-    assert 8 <= loop.stats.analysed <= 12
-    assert loop.stats.dropped <= 1
+    assert 6 <= loop.stats.analysed <= 12  # paced at 10/s, not at the 30 fps frame rate
+    assert loop.stats.dropped <= 3
     indices = [r.index for r in results]
     assert indices == list(range(len(indices)))
 

@@ -98,3 +98,21 @@ def test_source_specs(tmp_path) -> None:
     assert spec.kind == "path" and spec.label() == "x.wav"
     with pytest.raises(SourceSpecError, match="no such file"):
         parse_source(str(tmp_path / "missing.mp4"))
+
+
+def test_source_problems_are_worded_for_the_owner() -> None:
+    from purrsight_app.capture import (
+        AudioRing,
+        CameraSource,
+        FrameRing,
+        MicSource,
+        SourceState,
+        SourceStatus,
+    )
+    from purrsight_app.pipeline.session import _source_line
+
+    cam, mic = CameraSource(FrameRing()), MicSource(AudioRing(seconds=1))
+    assert _source_line(cam, SourceState(SourceStatus.UNAVAILABLE, "x")) == "no camera"
+    assert _source_line(mic, SourceState(SourceStatus.UNAVAILABLE, "x")) == "no microphone"
+    assert _source_line(cam, SourceState(SourceStatus.LOST)) == "camera lost — reconnecting"
+    assert _source_line(mic, SourceState(SourceStatus.RUNNING)) is None

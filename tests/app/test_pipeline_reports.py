@@ -21,7 +21,10 @@ def test_reports_every_interval_and_at_end_on_worker_thread() -> None:
     sink, reporter = ListSink(), FakeReporter()
     sched = ReportScheduler(sink, reporter, config=ReportConfig(interval_s=5.0))
     sched.event_started("e1", 0.0)
-    last = feed(sched, "e1", 0.0, 12.0)  # crosses 5 s and 10 s
+    last = 0.0
+    for t0 in (0.0, 5.25, 10.5):  # crosses 5 s and 10 s; let each request finish (no merging)
+        last = feed(sched, "e1", t0, 1.5 if t0 == 10.5 else 5.25)
+        assert sched.wait_idle(5)
     sched.event_ended("e1", last)
     assert sched.wait_idle(5)
     records = sink.of(ReportRecord)

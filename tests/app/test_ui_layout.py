@@ -55,3 +55,19 @@ def test_main_window_lays_out_at_target_sizes(make_app, qtbot, size) -> None:
     for w in key[:14]:
         assert w.height() >= TOUCH_PX - 4, f"{w} is too small to tap"
     assert app.timeline.chart.width() >= 240 and app.timeline.chart.height() >= 160
+
+
+def test_kiosk_is_full_screen_without_chrome(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    from purrsight_app.app import AppOptions, build_app
+
+    app = build_app(AppOptions(source="mic", kiosk=True, load_model=False))
+    qtbot.addWidget(app.window)
+    app.start()
+    try:
+        qtbot.waitUntil(app.window.isVisible, timeout=3000)
+        assert app.window.isFullScreen()
+        assert app.window.windowFlags() & Qt.WindowType.FramelessWindowHint
+    finally:
+        app.shutdown()

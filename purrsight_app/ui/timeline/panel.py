@@ -77,6 +77,8 @@ class TimelinePanel(QWidget):
         self.period_bar, self.filter_bar = PeriodBar(self), FilterBar(self)
         self.chart = ChartView(self)
         self.list = QListWidget(self)
+        self.list.setWordWrap(True)  # long lines wrap instead of scrolling sideways
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.details = QTextBrowser(self)
         self.details.setOpenLinks(False)
         self.details.anchorClicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))

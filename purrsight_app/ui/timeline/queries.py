@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 import sqlite3
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -161,6 +160,3 @@ def event_line(e: EventRow) -> str:
     return (f"{datetime.fromtimestamp(e.start):%H:%M}–{end} · {e.dominant_state} · "
             f"{e.dominant_vocalization}{risk}{alert}")
 
-
-def selection_ids(events: Sequence[EventRow]) -> list[str]:
-    return [e.id for e in events]

@@ -1,0 +1,60 @@
+"""The app on the real torch-free runtime (a tiny exported bundle): overlays from
+``Analyzer``, reports from ``Reporter`` into SQLite, never on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from purrsight_app.settings import Settings
+from purrsight_app.storage import filter_reports
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    """Export random tiny Phase 1 + Phase 2 runs (torch, ~15 s) into a runtime bundle."""
+    pytest.importorskip("torch")
+    from purrsight_model.export import export_bundle, tiny
+
+    root = tmp_path_factory.mktemp("bundle")
+    sources = tiny.tiny_sources(root / "src")
+    align = tiny.tiny_align_run(root / "align")
+    llm = tiny.tiny_llm_folder(root / "llm")
+    instruct = tiny.tiny_instruct_run(root / "instruct", align, llm)
+    return export_bundle(align, instruct, root / "bundle", sources=sources)
+
+
+def test_real_runtime_drives_overlay_and_reports(make_app, qtbot, cat_clip, tiny_bundle,
+                                                 monkeypatch) -> None:
+    from purrsight_model.runtime import Analyzer, Reporter
+
+    threads: dict[str, list[threading.Thread]] = {"analyze": [], "report": []}
+    for cls, method, key in ((Analyzer, "analyze", "analyze"), (Reporter, "report", "report")):
+        real = getattr(cls, method)
+
+        def spy(self, *a, _real=real, _key=key, **kw):
+            threads[_key].append(threading.current_thread())
+            return _real(self, *a, **kw)
+        monkeypatch.setattr(cls, method, spy)
+    # Thresholds of 0: the random tiny model's cat score cannot keep the event from opening.
+    settings = Settings(event_on_threshold=0.0, event_off_threshold=0.0,
+                        event_min_duration_s=0.0, report_interval_s=5.0)
+    app = make_app(source=str(cat_clip), load_model=True, bundle=str(tiny_bundle),
+                   settings=settings)
+    qtbot.waitUntil(lambda: app.session.runtime is not None, timeout=30000)
+    assert app.session.runtime.analyzer is not None, app.session.runtime.status_line
+    assert app.session.runtime.reporter is not None, app.session.runtime.status_line
+    qtbot.waitUntil(lambda: app.live.video.view is not None, timeout=10000)
+    assert not any("model not available" in line for line in app.live.video.lines)
+    qtbot.waitUntil(lambda: len(threads["analyze"]) >= 10, timeout=10000)
+    app.shutdown()  # closes the open event -> final report, flushes the store
+    conn = app.session.store.reader()
+    reports = filter_reports(conn)
+    assert reports, "the real Reporter wrote no report"
+    assert reports[0].report().affective_state is not None
+    main = threading.main_thread()
+    assert threads["report"] and main not in threads["report"]
+    assert main not in threads["analyze"]
