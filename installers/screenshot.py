@@ -80,6 +80,52 @@ def seed_history(db_path: Path, seed: int = 7) -> None:
     writer.close()
 
 
+def seed_clips(data: Path, source: Path, n: int = 8, labelled: int = 5) -> None:
+    """Cut ``source`` into ``n`` clips (one an hour, ending now) with the app's own clip
+    encoder, give them made-up model predictions, and label the first ``labelled``."""
+    from purrsight_app.clips import ClipEncoder, write_thumbnail
+    from purrsight_app.clips.encoder import even_size
+    from purrsight_app.clips.thumbs import thumb_path_for
+    from purrsight_app.paths import AppPaths
+    from purrsight_app.storage import ClipRecord, LabelRecord, Store
+    from purrsight_model import media
+    from purrsight_model.schema import AFFECTIVE_STATE
+
+    paths = AppPaths(data).ensure()
+    video = media.load_video(source, fps=10.0)
+    writer = Store.open(paths.db_path).writer()
+    seg, sr = video.duration / n, 16_000
+    h, w = video.frames.shape[1:3]
+    rng = random.Random(3)
+    for i in range(n):
+        t0 = time.time() - (n - i) * 3600
+        path = paths.clip_dir_for(t0) / f"seed-{i:02d}.mp4"
+        enc = ClipEncoder(path, t0, frame_size=even_size(w, h, 640), audio_rate=sr)
+        keep = [(t, f) for t, f in zip(video.frame_times, video.frames, strict=True)
+                if i * seg <= t < (i + 1) * seg]
+        for t, frame in keep:
+            enc.add_frame(t0 + t - i * seg, frame)
+        if video.audio is not None:
+            enc.add_audio(video.audio[int(i * seg * sr):int((i + 1) * seg * sr)], t0)
+        duration = enc.close(t0 + seg)
+        thumb = write_thumbnail(thumb_path_for(path), keep[len(keep) // 2][1])
+        state = AFFECTIVE_STATE[i % len(AFFECTIVE_STATE)]
+        conf = rng.uniform(0.3, 0.8)
+        probs = {s: (conf if s == state else (1 - conf) / 5) for s in AFFECTIVE_STATE}
+        clip = ClipRecord(
+            path=str(path.relative_to(paths.data_dir)), ts=t0, source="Demo", duration=duration,
+            thumbnail_path=str(thumb.relative_to(paths.data_dir)),
+            prediction={"affective_state": state, "affective_state_conf": round(conf, 3),
+                        "probs": {"affective_state": probs}, "windows": 12},
+            uncertainty=round(conf - (1 - conf) / 5, 3))
+        writer.put(clip)
+        if i < labelled:
+            writer.put(LabelRecord(clip.id, {"affective_state": state, "vocalization": "meow",
+                                             "ears": "forward", "arousal": "medium"},
+                                   description="sitting by the window, meowing at me"))
+    writer.close()
+
+
 def grab(qt, path: Path) -> None:
     """Grab the whole screen (what a user would see) into ``path``."""
     screen = qt.primaryScreen()

@@ -26,6 +26,8 @@ from purrsight_app.paths import AppPaths, resolve_paths
 from purrsight_app.pipeline.protocols import AnalyzerLike
 from purrsight_app.pipeline.session import LiveSession, SessionCallbacks, SessionOptions
 from purrsight_app.settings import Settings, load_settings, save_settings
+from purrsight_app.ui.finetune import FinetuneContext, FinetunePanel
+from purrsight_app.ui.labeling import LabelingContext, LabelingPanel
 from purrsight_app.ui.live_view import LiveView
 from purrsight_app.ui.main_window import MainWindow
 from purrsight_app.ui.qt_check import broken_binding_message
@@ -58,6 +60,7 @@ class _Bridge(QObject):
     """Carries 'store ready' from the start-up thread to the GUI thread."""
 
     ready = Signal()
+    clip = Signal()
 
 
 class ErrorCounter(logging.Handler):
@@ -83,15 +86,25 @@ class PurrSightApp:
             SessionOptions(paths=paths, settings=settings, source=options.source,
                            bundle=options.bundle, load_model=options.load_model,
                            file_config=options.file_config),
-            SessionCallbacks(on_ready=self.bridge.ready.emit),
+            SessionCallbacks(on_ready=self.bridge.ready.emit,
+                             on_clip=lambda _record: self.bridge.clip.emit()),
         )
         self.window = MainWindow()
         self.live = LiveView(self.session, self.window)
         self.timeline = TimelinePanel(self._reader, self._analyzer, paths.data_dir, self.window)
+        self.labeling = LabelingPanel(LabelingContext(
+            paths, self._reader, lambda: self.session.writer, self._analyzer), self.window)
+        self.finetune = FinetunePanel(FinetuneContext(
+            paths, self._reader, lambda: self.session.writer, self.session,
+            mix_dir=lambda: self.settings.mix_data_dir, save_mix_dir=self._save_mix_dir),
+            self.window)
         self.window.add_panel("live", "Live", self.live)
         self.window.add_panel("timeline", "Timeline", self.timeline)
+        self.window.add_panel("labeling", "Label", self.labeling)
+        self.window.add_panel("finetune", "Teach", self.finetune)
         self.live.pick_source.connect(self.choose_source)
         self.bridge.ready.connect(self._on_ready)
+        self.bridge.clip.connect(self.labeling.clip_recorded)
         self.window.on_close = self.shutdown
         self._stopped = False
 
@@ -106,6 +119,17 @@ class PurrSightApp:
     def _on_ready(self) -> None:
         if self.timeline.isVisible():
             self.timeline.refresh()
+        if self.labeling.isVisible():
+            self.labeling.refresh()
+        if self.finetune.isVisible():
+            self.finetune.refresh()
+
+    def _save_mix_dir(self, folder: str | None) -> None:
+        self.settings = replace(self.settings, mix_data_dir=folder)
+        try:
+            save_settings(self.settings, self._settings_path)
+        except OSError as exc:
+            log.warning("cannot save settings: %s", exc)
 
     def start(self) -> None:
         """Start the session and show the window (size, or full screen in kiosk mode)."""
@@ -138,6 +162,7 @@ class PurrSightApp:
             return
         self._stopped = True
         self.live.timer.stop()
+        self.finetune.shutdown()
         self.session.stop()
         QThreadPool.globalInstance().waitForDone(5000)  # queries/exports hold connections
 
@@ -155,6 +180,7 @@ class PurrSightApp:
             "events_opened": stats.events_opened if stats else 0,
             "reports_written": stats.reports.written if stats else 0,
             "rows_written": writer.written if writer else 0,
+            "clips_recorded": self.session.clips.stats.saved if self.session.clips else 0,
             "store_ok": writer.ok if writer else False,
             "status_lines": self.session.status_lines(),
             "source": self.session.spec.label() if self.session.spec else None,

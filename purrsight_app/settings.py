@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from purrsight_app.clips.config import ClipConfig
 from purrsight_app.pipeline.analysis_loop import LoopConfig
 from purrsight_app.pipeline.events import TrackerConfig
 from purrsight_app.pipeline.live import PipelineConfig
@@ -48,6 +49,18 @@ class Settings:
     """Seconds without a cat before an event closes."""
     overlay_stale_s: float = 6.0
     """Age at which the overlay has fully faded."""
+    clip_pre_roll_s: float = 5.0
+    """Seconds of video+audio before an event that its clip starts with."""
+    clip_post_roll_s: float = 2.0
+    """Seconds after the cat's last window that a clip keeps."""
+    mix_data_dir: str | None = None
+    """Folder of shipped real cat data mixed into fine-tunes (None = owner's clips only)."""
+
+    def clip_config(self) -> ClipConfig:
+        """Clip recording settings; the pre-roll buffer also covers the event's confirmation
+        delay (``event_min_duration_s``)."""
+        return ClipConfig(pre_roll_s=self.clip_pre_roll_s, post_roll_s=self.clip_post_roll_s,
+                          buffer_extra_s=self.event_min_duration_s + 2.0)
 
     def pipeline_config(self) -> PipelineConfig:
         """The pipeline's view of these settings."""
@@ -72,6 +85,8 @@ class Settings:
             "event_min_duration_s": lambda v: 0.0 <= v <= 60.0,
             "event_gap_s": lambda v: 0.0 <= v <= 600.0,
             "overlay_stale_s": lambda v: 1.0 <= v <= 120.0,
+            "clip_pre_roll_s": lambda v: 0.0 <= v <= 30.0,
+            "clip_post_roll_s": lambda v: 0.0 <= v <= 30.0,
         }
         for name, ok in checks.items():
             if not ok(getattr(self, name)):

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "purrsight_model.data.cli_convert",
     "purrsight_model.data.cli_features",
     "purrsight_model.cli_train",
+    "purrsight_model.cli_evaluate",
 )
 
 

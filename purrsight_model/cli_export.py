@@ -23,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="data folder with real photos/videos for INT8 calibration "
                         "(e.g. shared/data; default: synthetic frames)")
     p.add_argument("--no-quantize", action="store_true", help="ship fp32 graphs only")
+    p.add_argument("--int8-all", action="store_true",
+                   help="ship every INT8 variant even where it measured worse (for benchmarks)")
     p.add_argument("--threads", type=int, default=2, help="threads for the speed measurements")
     p.set_defaults(func=run)
 
@@ -38,13 +40,19 @@ def summary(bundle: Path) -> str:
     return "\n".join(lines)
 
 
+def quantize_arg(args: argparse.Namespace) -> str:
+    if args.no_quantize and getattr(args, "int8_all", False):
+        raise SystemExit("--no-quantize and --int8-all exclude each other")
+    return "off" if args.no_quantize else ("all" if getattr(args, "int8_all", False) else "auto")
+
+
 def run(args: argparse.Namespace) -> int:
     from purrsight_model.export import ExportError, export_bundle
 
     start = time.perf_counter()
     try:
         out = export_bundle(args.run, args.instruct_run, args.out, calibration=args.calibration,
-                            quantize=not args.no_quantize, threads=args.threads)
+                            quantize=quantize_arg(args), threads=args.threads)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

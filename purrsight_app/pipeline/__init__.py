@@ -20,6 +20,7 @@ from purrsight_app.pipeline.overlay_state import OverlayConfig, OverlayView, ove
 from purrsight_app.pipeline.protocols import (
     AnalyzerLike,
     AudioRingLike,
+    ClipListener,
     FrameRingLike,
     ObservationLike,
     RecordSink,
@@ -29,8 +30,8 @@ from purrsight_app.pipeline.reports import ReportConfig, ReportScheduler, Report
 from purrsight_app.pipeline.runtime_loader import LoadedRuntime, find_bundle, load_runtime
 
 __all__ = [
-    "Analysed", "AnalysisLoop", "AnalyzerLike", "AudioRingLike", "EventBook", "EventEnded",
-    "EventStarted", "EventTracker", "EventUpdated", "FrameRingLike", "LivePipeline",
+    "Analysed", "AnalysisLoop", "AnalyzerLike", "AudioRingLike", "ClipListener", "EventBook",
+    "EventEnded", "EventStarted", "EventTracker", "EventUpdated", "FrameRingLike", "LivePipeline",
     "LoadedRuntime", "LoopConfig", "LoopStats", "ObservationDownsampler", "ObservationLike",
     "OverlayConfig", "OverlayView", "PipelineConfig", "PipelineStats", "RecordSink",
     "ReportConfig", "ReportScheduler", "ReportStats", "ReporterLike", "TrackerConfig",

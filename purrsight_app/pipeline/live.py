@@ -28,6 +28,7 @@ from purrsight_app.pipeline.events import (
 from purrsight_app.pipeline.protocols import (
     AnalyzerLike,
     AudioRingLike,
+    ClipListener,
     FrameRingLike,
     RecordSink,
     ReporterLike,
@@ -76,9 +77,12 @@ class LivePipeline:
         reporter: ReporterLike | None = None,
         on_error: Callable[[str], None] | None = None,
         on_report: Callable[[str, Report, float], None] | None = None,
+        clips: ClipListener | None = None,
     ) -> None:
         self.config = cfg = config or PipelineConfig()
         self.sink = sink
+        self.clips = clips
+        """Told about events and windows (clip recording); set before ``start``."""
         self.book = EventBook(source_name)
         self.tracker = EventTracker(cfg.tracker)
         self.downsampler = ObservationDownsampler(cfg.store_interval_s)
@@ -138,6 +142,8 @@ class LivePipeline:
     def _on_window(self, result: Analysed) -> None:
         self._latest = result
         obs = result.observation
+        if self.clips is not None:
+            self.clips.window(result.ts, obs)
         with self._lock:
             before = self.tracker.open_event
             changes = self.tracker.update(result.ts, obs.cat_score)
@@ -163,6 +169,8 @@ class LivePipeline:
         self._events_opened += 1
         self.sink.put(self.book.open(change.event_id, change.start))
         self.reports.event_started(change.event_id, change.start)
+        if self.clips is not None:
+            self.clips.event_started(change.event_id, change.start)
         for earlier in self._pending:  # the run that opened the event belongs to it
             self.book.add(change.event_id, earlier.observation)
             self.reports.add(change.event_id, earlier.ts, earlier.observation)
@@ -171,6 +179,8 @@ class LivePipeline:
         self._last_snapshot = change.start - cfg.snapshot_interval_s + cfg.first_snapshot_s
 
     def _updated(self, change: EventUpdated, result: Analysed) -> None:
+        if self.clips is not None:
+            self.clips.event_updated(change.event_id, result.ts, change.active)
         if change.active:
             self.book.add(change.event_id, result.observation)
             self.reports.add(change.event_id, result.ts, result.observation)
@@ -185,6 +195,8 @@ class LivePipeline:
         if record is not None:
             self.sink.put(record)
         self.reports.event_ended(change.event_id, change.end)
+        if self.clips is not None:
+            self.clips.event_ended(change.event_id, change.end)
 
     # --- report thread ------------------------------------------------------------------
     def _report_done(self, event_id: str, report: Report, ts: float) -> None:

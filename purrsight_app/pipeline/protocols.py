@@ -86,6 +86,18 @@ class RecordSink(Protocol):
     def put(self, item: object) -> None: ...
 
 
+class ClipListener(Protocol):
+    """Who records clips of events (``clips.ClipRecorder``); every call must return at once."""
+
+    def event_started(self, event_id: str, start: float) -> None: ...
+
+    def event_updated(self, event_id: str, ts: float, active: bool) -> None: ...
+
+    def event_ended(self, event_id: str, end: float) -> None: ...
+
+    def window(self, ts: float, observation: ObservationLike) -> None: ...
+
+
 def top_or_unknown(obs: ObservationLike, head: str) -> tuple[str, float]:
     """``obs.top(head)`` that tolerates a runtime without that head."""
     try:

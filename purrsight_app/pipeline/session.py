@@ -25,12 +25,20 @@ from purrsight_app.capture import (
     SourceState,
     SourceStatus,
 )
+from purrsight_app.clips.recorder import ClipRecorder
 from purrsight_app.paths import AppPaths
 from purrsight_app.pipeline.live import LivePipeline
 from purrsight_app.pipeline.runtime_loader import LoadedRuntime, load_runtime
 from purrsight_app.pipeline.sources import SourceSpec, SourceSpecError, build_sources, parse_source
 from purrsight_app.settings import Settings
-from purrsight_app.storage import Store, StoreError, StoreWriter, WriterStatus, active_model
+from purrsight_app.storage import (
+    ClipRecord,
+    Store,
+    StoreError,
+    StoreWriter,
+    WriterStatus,
+    active_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,8 @@ class SessionCallbacks:
     """Something in ``status_lines()`` or the source list changed."""
     on_ready: Callable[[], None] | None = None
     """Store and pipeline are up (timeline queries may start)."""
+    on_clip: Callable[[ClipRecord], None] | None = None
+    """A clip was recorded (its row is on the writer's queue)."""
 
 
 class DiscardSink:
@@ -99,6 +109,7 @@ class LiveSession:
         self.writer: StoreWriter | None = None
         self.pipeline: LivePipeline | None = None
         self.runtime: LoadedRuntime | None = None
+        self.clips: ClipRecorder | None = None
         self.ready = threading.Event()
         self._notes: dict[str, str] = {}  # topic -> status line
         self._lock = threading.RLock()
@@ -125,6 +136,8 @@ class LiveSession:
             s.stop()
         if self.pipeline is not None:
             self.pipeline.stop(report_timeout=10)
+        if self.clips is not None:
+            self.clips.close()
         if self.writer is not None:
             self.writer.close()
 
@@ -136,6 +149,13 @@ class LiveSession:
             self.frames, self.audio, sink, config=self.options.settings.pipeline_config(),
             source_name=spec_label, on_error=lambda m: self._note("analysis", m),
         )
+        if self.writer is not None:  # clips are rows: no store, no clips
+            self.clips = ClipRecorder(
+                self.frames, self.audio, self.writer, self.options.paths,
+                config=self.options.settings.clip_config(), source_name=spec_label,
+                on_saved=self._clip_saved, on_error=lambda m: self._note("clips", m))
+            pipeline.clips = self.clips
+            self.clips.start()
         with self._lock:  # models set before the pipeline existed (tests) are applied now
             self.pipeline = pipeline
             if self.runtime is not None:
@@ -156,6 +176,14 @@ class LiveSession:
         if self.store.notice:
             self._note("store", self.store.notice)
         self.writer = self.store.writer(on_status=self._writer_status)
+
+    def _clip_saved(self, record: ClipRecord) -> None:
+        cb = self.callbacks.on_clip
+        if cb is not None:
+            try:
+                cb(record)
+            except Exception:  # noqa: BLE001 - a UI bug must not kill the recorder
+                log.exception("clip callback failed")
 
     def _load_runtime(self) -> LoadedRuntime:
         active = None
@@ -205,6 +233,8 @@ class LiveSession:
                 self._notes.pop(topic)
         if self.pipeline is not None:
             self.pipeline.source_changed(spec.label())
+        if self.clips is not None:
+            self.clips.set_source(spec.label())
         for s in new:
             s.start()
         self._changed()

@@ -86,12 +86,19 @@ class LiveView(QWidget):
         self.source_button = QPushButton("Source", self)
         self.source_button.setMinimumHeight(TOUCH_PX)
         self.source_button.clicked.connect(self.pick_source.emit)
+        self.record_button = QPushButton("● Record", self)
+        self.record_button.setMinimumHeight(TOUCH_PX)
+        self.record_button.setCheckable(True)
+        self.record_button.setEnabled(False)  # until the store (and the recorder) is up
+        self.record_button.setToolTip("Record a clip now (with the last seconds before it)")
+        self.record_button.clicked.connect(self.toggle_record)
         self.rate_label = QLabel("", self)
         self.rate_label.setStyleSheet(f"color: {MUTED};")
         self.rate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         top = QHBoxLayout()
         top.setContentsMargins(6, 6, 6, 0)
         top.addWidget(self.source_button, 0)
+        top.addWidget(self.record_button, 0)
         top.addWidget(self.rate_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -127,9 +134,31 @@ class LiveView(QWidget):
         spec = self.session.spec
         self.source_button.setText(f"Source: {spec.label()}" if spec else "Source")
         self._update_rates()
+        self._update_record()
         if fresh_frame:
             self._frames_shown += 1
         self.video.update()
+
+    def toggle_record(self) -> None:
+        """Manual clip: start (with pre-roll) or stop; recording runs on the recorder thread."""
+        clips = self.session.clips
+        if clips is None:
+            return
+        if self.record_button.isChecked():
+            clips.manual_start()
+        else:
+            clips.manual_stop()
+        self._update_record()
+
+    def _update_record(self) -> None:
+        clips = self.session.clips
+        b = self.record_button
+        b.setEnabled(clips is not None)
+        on = b.isChecked()
+        text = "■ Stop" if on else ("● Recording" if clips is not None and clips.recording
+                                    else "● Record")
+        if b.text() != text:
+            b.setText(text)
 
     def _take_frame(self) -> bool:
         frames = self.session.frames

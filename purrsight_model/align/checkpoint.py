@@ -80,8 +80,21 @@ def load_align_run(run: str | Path) -> AlignModel:
     cfg = load_config(AlignConfig, None, **blob["config"])
     heads = tuple(HeadSpec(h["name"], h["source"], tuple(h["classes"])) for h in blob["heads"])
     model = AlignModel(cfg, FeatureDims(**blob["dims"]), heads)
-    model.load_state_dict(blob["state_dict"])
+    model.load_state_dict(upgrade_state_dict(blob["state_dict"]))
     return model.eval()
+
+
+def upgrade_state_dict(state: dict[str, Any]) -> dict[str, Any]:
+    """Map a single-model checkpoint (before ensembles) onto member 0 of today's layout."""
+    if any(k.startswith("members.") for k in state):
+        return state
+    out = {}
+    for key, value in state.items():
+        if key.startswith("text_proj."):
+            out["text_proj.parts.0." + key[len("text_proj."):]] = value
+        else:
+            out["members.0." + key] = value
+    return out
 
 
 def append_log(out: Path, record: dict[str, Any]) -> None:

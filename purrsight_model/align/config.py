@@ -34,6 +34,15 @@ class AlignConfig:
     """Dropout inside the projection MLPs and heads."""
     use_audio_scores: bool = True
     """Concatenate pooled YAMNet class scores to the audio features before projecting."""
+    score_features: str = "mean"
+    """How the per-patch class scores are pooled: "mean" (mean probability) or
+    "logmeanmax" (mean and max of log-probabilities: a call heard in one patch counts)."""
+    head_hidden: int = 256
+    """Hidden width of each classification head."""
+    ensemble: int = 1
+    """Members trained side by side from different initialisations (and augmentation
+    draws); each owns dim/ensemble of the aligned vector, heads average their probabilities.
+    Must divide ``dim``."""
     label_heads: tuple[str, ...] = DEFAULT_LABEL_HEADS
     """Schema fields that get an overlay head (trained where labels are known)."""
     task_heads: tuple[str, ...] = ()
@@ -54,6 +63,9 @@ class AlignConfig:
     """Linear warmup before cosine decay."""
     patience: int = 8
     """Epochs without validation improvement before stopping."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the weights, updated every step; when > 0
+    the average (smoother, usually better on unseen sources) is what is validated and saved."""
     contrastive_weight: float = 1.0
     """Weight of the InfoNCE terms."""
     head_weight: float = 1.0
@@ -62,6 +74,15 @@ class AlignConfig:
     """Label smoothing of the classification losses."""
     balance_classes: bool = True
     """Inverse-frequency class weights in the classification losses."""
+    class_weight_floor: float = 0.2
+    """Class counts are floored at this fraction of the largest class before inverting, so a
+    class with a handful of rows (e.g. 3 trills) cannot outweigh hundreds of meows."""
+    augment_copies: int = 0
+    """Augmented copies per training row to sample from (0 = off). They are built BEFORE the
+    frozen encoders by ``purrsight-model features --augment K``; each epoch every training
+    row uses its original or one of its copies, drawn at random."""
+    augment_recipe: str = ""
+    """Augmentation recipe id in the cache ("" = the most recently built one)."""
     feature_noise: float = 0.05
     """Std of Gaussian noise added to standardised features while training."""
     patch_dropout: float = 0.2

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from purrsight_model.align.config import AlignConfig, HeadSpec
 from purrsight_model.schema import UNKNOWN
+
+
+@dataclass
+class MediaVariant:
+    """One augmented copy of every row's image/audio features (same rows, same padding)."""
+
+    image: np.ndarray  # [N, F, Di] float16/32
+    image_mask: np.ndarray  # [N, F] bool
+    audio: np.ndarray  # [N, P, Da] float16 (halves memory; cast per batch)
+    audio_mask: np.ndarray  # [N, P] bool
+    audio_scores: np.ndarray  # [N, P, S] float16
+
+    def subset(self, idx: np.ndarray) -> MediaVariant:
+        return MediaVariant(self.image[idx], self.image_mask[idx], self.audio[idx],
+                            self.audio_mask[idx], self.audio_scores[idx])
 
 
 @dataclass
@@ -26,6 +41,7 @@ class AlignArrays:
     targets: dict[str, np.ndarray]  # head -> [N] int64 class index, -1 = unknown
     label_keys: list[str]  # per row: a key of its labels; equal keys = interchangeable captions
     groups: list[str]  # per row: cat / source id ("" if none)
+    variants: list[MediaVariant] = field(default_factory=list)  # augmented copies (train only)
 
     def __len__(self) -> int:
         return len(self.text)
@@ -42,7 +58,23 @@ class AlignArrays:
             targets={k: v[idx] for k, v in self.targets.items()},
             label_keys=[self.label_keys[i] for i in idx],
             groups=[self.groups[i] for i in idx],
+            variants=[v.subset(idx) for v in self.variants],
         )
+
+    def pick_variants(self, choice: np.ndarray) -> AlignArrays:
+        """Rows with media from variant ``choice[i]`` (0 = original, k = copy k) — same rows."""
+        if not self.variants or not choice.any():
+            return self
+        image, image_mask = self.image.copy(), self.image_mask.copy()
+        audio, audio_mask = self.audio.copy(), self.audio_mask.copy()
+        scores = self.audio_scores.copy()
+        for k, var in enumerate(self.variants, start=1):
+            rows = np.flatnonzero(choice == k)
+            image[rows], image_mask[rows] = var.image[rows], var.image_mask[rows]
+            audio[rows], audio_mask[rows] = var.audio[rows], var.audio_mask[rows]
+            scores[rows] = var.audio_scores[rows]
+        return AlignArrays(image, image_mask, audio, audio_mask, scores, self.text,
+                           self.text_mask, self.targets, self.label_keys, self.groups)
 
 
 def discover_heads(cfg: AlignConfig, rows: Sequence[dict]) -> tuple[HeadSpec, ...]:
@@ -110,8 +142,11 @@ def make_batch(
     cfg: AlignConfig | None = None,
     feature_std: dict[str, np.ndarray] | None = None,
 ) -> Batch:
-    """Tensors for rows ``idx``; with ``rng`` + ``cfg`` apply training augmentation."""
+    """Tensors for rows ``idx``; with ``rng`` + ``cfg`` apply training augmentation
+    (a random cached augmented copy per row, step/modality dropout, feature noise)."""
     sub = arrays.subset(idx)
+    if rng is not None and sub.variants:
+        sub = sub.pick_variants(rng.integers(0, len(sub.variants) + 1, len(idx)))
     image, image_mask = sub.image.copy(), sub.image_mask.copy()
     audio, audio_mask = sub.audio.copy(), sub.audio_mask.copy()
     if rng is not None and cfg is not None:

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from purrsight_model.align.config import AlignConfig, HeadSpec
-from purrsight_model.align.data import AlignArrays, discover_heads, encode_targets, label_key
+from purrsight_model.align.data import (
+    AlignArrays,
+    MediaVariant,
+    discover_heads,
+    encode_targets,
+    label_key,
+)
 from purrsight_model.data.feature_batch import FeatureBatch, load_split
 from purrsight_model.data.feature_store import FeatureCache
 from purrsight_model.data.jsonl import JsonlDataset, Row
@@ -78,6 +84,61 @@ def load_align_data(cfg: AlignConfig):  # -> AlignData (import cycle avoided)
     for part in (train_rows, val_rows):
         batch = load_split(part, cache, max_frames=cfg.max_frames, max_patches=cfg.max_patches)
         out.append(arrays_from_batch(batch, part, heads))
+    if cfg.augment_copies > 0:
+        add_variants(out[0], train_rows, cache, cfg)
     log.info("Phase 1 data: %d train / %d val rows, heads %s", len(out[0]), len(out[1]),
              [h.name for h in heads])
     return AlignData(out[0], out[1], heads)
+
+
+def pick_recipe(cache: FeatureCache, cfg: AlignConfig) -> tuple[str, int]:
+    """(recipe id, copies to use) for ``cfg``; a clear error if the cache has none."""
+    recipes = cache.augment_recipes()
+    if cfg.augment_recipe:
+        if cfg.augment_recipe not in recipes:
+            raise TrainingError(f"{cache.root}: no augmentation recipe {cfg.augment_recipe!r} "
+                                f"(have {sorted(recipes)}); run `purrsight-model features "
+                                f"--augment K`")
+        recipe = cfg.augment_recipe
+    else:
+        current = {k: v for k, v in recipes.items()
+                   if v.get("versions", {}).get("audio") in (None, cache.audio_version)}
+        if not current:
+            raise TrainingError(f"{cache.root} has no augmented copies; run `purrsight-model "
+                                f"features --augment {cfg.augment_copies}` or set "
+                                f"augment_copies: 0")
+        recipe = max(current, key=lambda k: current[k].get("updated", 0.0))
+    copies = min(cfg.augment_copies, int(recipes[recipe].get("copies", 0)))
+    if copies < cfg.augment_copies:
+        log.warning("recipe %s has %d copies; using those (asked for %d)", recipe, copies,
+                    cfg.augment_copies)
+    return recipe, copies
+
+
+def add_variants(train: AlignArrays, rows: Sequence[Row], cache: FeatureCache,
+                 cfg: AlignConfig) -> None:
+    """Attach the cached augmented copies of the training rows to ``train`` (in place)."""
+    recipe, copies = pick_recipe(cache, cfg)
+    n, f, p = len(train), train.image.shape[1], train.audio.shape[1]
+    for k in range(1, copies + 1):
+        batch = load_split(rows, cache, max_frames=cfg.max_frames, max_patches=cfg.max_patches,
+                           variant=f"{recipe}/{k}")
+        var = arrays_from_batch(batch, rows, ())
+        if len(var) != n:
+            raise TrainingError(f"augmented copy {k} covers {len(var)} rows, expected {n}")
+        if batch.original:
+            log.info("copy %d: %d of %d rows have no augmented copy (original used)", k,
+                     len(batch.original), n)
+        train.variants.append(MediaVariant(
+            _fit(var.image, f), _fit(var.image_mask, f),
+            _fit(var.audio, p).astype(np.float16), _fit(var.audio_mask, p),
+            _fit(var.audio_scores, p).astype(np.float16)))
+    log.info("Phase 1: %d augmented copies per training row (recipe %s)", copies, recipe)
+
+
+def _fit(x: np.ndarray, steps: int) -> np.ndarray:
+    """Crop or zero-pad axis 1 to ``steps`` (copies may be a little longer or shorter)."""
+    if x.shape[1] >= steps:
+        return x[:, :steps]
+    pad = [(0, 0), (0, steps - x.shape[1])] + [(0, 0)] * (x.ndim - 2)
+    return np.pad(x, pad)

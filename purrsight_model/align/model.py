@@ -2,10 +2,19 @@
 unit sphere, and classify from the aligned vectors (overlay and task heads).
 
 Inputs are cached encoder outputs, never media: the encoders stay frozen.
+
+An ensemble of ``cfg.ensemble`` members lives inside one module without changing its
+interface: member i owns its own pools, projections and heads and maps onto its own
+``dim / n`` slice of the aligned vector. The aligned vector is the concatenation of the
+members' unit vectors divided by sqrt(n), so it is still unit length, a cosine between two
+aligned vectors is the mean of the members' cosines (retrieval averages the members), and
+``classify`` returns the log of the members' mean class probabilities (softmax of it is the
+ensemble's probability). With one member this is exactly a single model.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from purrsight_model.align.config import AlignConfig, HeadSpec
+
+#: Floor added to YAMNet's class probabilities before taking logs (``score_features``).
+SCORE_EPS = 1e-4
 
 
 class AttentionPool(nn.Module):
@@ -50,6 +62,50 @@ class Projection(nn.Module):
         return F.normalize(self.net(x), dim=-1)  # [B, out_dim]
 
 
+class StackedProjection(nn.Module):
+    """One ``Projection`` per member; outputs concatenated and scaled to unit length."""
+
+    def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(
+            Projection(in_dim, hidden, out_dim, dropout) for _ in range(n)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: [B, in_dim] -> [B, n * out_dim], unit length
+        return stack_members([p(x) for p in self.parts])
+
+
+def stack_members(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate members' unit vectors into one unit vector ([B, d] x n -> [B, n*d])."""
+    out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+    return out / math.sqrt(len(parts)) if len(parts) > 1 else out
+
+
+def split_members(x: torch.Tensor, n: int) -> list[torch.Tensor]:
+    """Inverse of ``stack_members``: each member's unit vector ([B, n*d] -> [B, d] x n)."""
+    if n == 1:
+        return [x]
+    return [c * math.sqrt(n) for c in torch.chunk(x, n, dim=-1)]
+
+
+def pool_scores(scores: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """Clip-level YAMNet class features from per-patch probabilities.
+
+    scores: [B, P, C], mask: [B, P] -> "mean": [B, C] mean probability; "logmeanmax":
+    [B, 2C] mean and max over patches of log(p + eps) (a class heard in one patch counts,
+    and rare-class probabilities are not squashed next to 0).
+    """
+    m = mask.unsqueeze(-1).to(scores.dtype)  # [B, P, 1]
+    count = m.sum(1).clamp_min(1)  # [B, 1]
+    if mode == "mean":
+        return (scores * m).sum(1) / count
+    logs = torch.log(scores.clamp_min(0) + SCORE_EPS)  # [B, P, C]
+    mean = (logs * m).sum(1) / count
+    peak = logs.masked_fill(m == 0, math.log(SCORE_EPS)).amax(1)
+    return torch.cat([mean, peak], dim=-1)
+
+
 @dataclass(frozen=True)
 class FeatureDims:
     """Sizes of the cached features the model consumes."""
@@ -60,47 +116,90 @@ class FeatureDims:
     text: int = 384
 
 
-class AlignModel(nn.Module):
-    """Projection heads for image/audio/text, a learnable logit scale, classification heads."""
+def _head(in_dim: int, hidden: int, classes: int, dropout: float) -> nn.Module:
+    return nn.Sequential(
+        nn.LayerNorm(in_dim),
+        nn.Dropout(dropout),
+        nn.Linear(in_dim, hidden),
+        nn.GELU(),
+        nn.Linear(hidden, classes),
+    )
 
-    def __init__(self, cfg: AlignConfig, dims: FeatureDims, heads: tuple[HeadSpec, ...]) -> None:
+
+class AlignMember(nn.Module):
+    """One ensemble member: pools, image/audio projections, logit scale and heads."""
+
+    def __init__(self, cfg: AlignConfig, dims: FeatureDims, heads: tuple[HeadSpec, ...],
+                 dim: int) -> None:
         super().__init__()
-        self.cfg, self.dims, self.head_specs = cfg, dims, heads
+        self.cfg = cfg
         self.image_pool = AttentionPool(dims.image)
         self.audio_pool = AttentionPool(dims.audio)
-        audio_in = 2 * dims.audio + (dims.audio_scores if cfg.use_audio_scores else 0)
-        self.image_proj = Projection(2 * dims.image, cfg.hidden, cfg.dim, cfg.dropout)
-        self.audio_proj = Projection(audio_in, cfg.hidden, cfg.dim, cfg.dropout)
-        self.text_proj = Projection(dims.text, cfg.hidden, cfg.dim, cfg.dropout)
+        n_scores = {"mean": 1, "logmeanmax": 2}[cfg.score_features] * dims.audio_scores
+        audio_in = 2 * dims.audio + (n_scores if cfg.use_audio_scores else 0)
+        # log-scores span ~[-9, 0]: normalised on their own so that the projection's joint
+        # LayerNorm does not squash the embedding block next to them
+        self.score_norm = (nn.LayerNorm(n_scores) if cfg.score_features != "mean"
+                           else nn.Identity())
+        self.image_proj = Projection(2 * dims.image, cfg.hidden, dim, cfg.dropout)
+        self.audio_proj = Projection(audio_in, cfg.hidden, dim, cfg.dropout)
         self.logit_scale = nn.Parameter(torch.tensor(float(cfg.init_logit_scale)))
-        fused = 2 * cfg.dim + 2  # image ++ audio vectors (zeros when absent) ++ presence flags
+        fused = 2 * dim + 2  # image ++ audio vectors (zeros when absent) ++ presence flags
         self.heads = nn.ModuleDict(
-            {
-                h.name: nn.Sequential(
-                    nn.LayerNorm(fused),
-                    nn.Dropout(cfg.dropout),
-                    nn.Linear(fused, cfg.hidden // 2),
-                    nn.GELU(),
-                    nn.Linear(cfg.hidden // 2, len(h.classes)),
-                )
-                for h in heads
-            }
+            {h.name: _head(fused, cfg.head_hidden, len(h.classes), cfg.dropout) for h in heads}
         )
 
     def embed_image(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # frames: [B, F, 1280], mask: [B, F] -> [B, 512]
+        # frames: [B, F, Di], mask: [B, F] -> [B, dim]
         return self.image_proj(self.image_pool(frames, mask))
+
+    def embed_audio(self, patches: torch.Tensor, mask: torch.Tensor,
+                    scores: torch.Tensor | None) -> torch.Tensor:
+        # patches: [B, P, Da], mask: [B, P], scores: [B, P, C] -> [B, dim]
+        pooled = self.audio_pool(patches, mask)
+        if self.cfg.use_audio_scores:
+            assert scores is not None, "model was built with use_audio_scores"
+            pooled_scores = pool_scores(scores, mask, self.cfg.score_features)
+            pooled = torch.cat([pooled, self.score_norm(pooled_scores)], -1)
+        return self.audio_proj(pooled)
+
+    def classify(self, image: torch.Tensor, has_image: torch.Tensor, audio: torch.Tensor,
+                 has_audio: torch.Tensor) -> dict[str, torch.Tensor]:
+        hi, ha = has_image.float().unsqueeze(-1), has_audio.float().unsqueeze(-1)  # [B, 1]
+        fused = torch.cat([image * hi, audio * ha, hi, ha], dim=-1)  # [B, 2*dim+2]
+        return {name: head(fused) for name, head in self.heads.items()}
+
+    def clamped_logit_scale(self) -> torch.Tensor:
+        return self.logit_scale.clamp(0.0, self.cfg.max_logit_scale).exp()
+
+
+class AlignModel(nn.Module):
+    """Projection heads for image/audio/text and classification heads (an ensemble of
+    ``cfg.ensemble`` members behind a single model's interface)."""
+
+    def __init__(self, cfg: AlignConfig, dims: FeatureDims, heads: tuple[HeadSpec, ...]) -> None:
+        super().__init__()
+        n = cfg.ensemble
+        if n < 1 or cfg.dim % n:
+            raise ValueError(f"ensemble={n} must be >= 1 and divide dim={cfg.dim}")
+        self.cfg, self.dims, self.head_specs = cfg, dims, heads
+        self.members = nn.ModuleList(AlignMember(cfg, dims, heads, cfg.dim // n)
+                                     for _ in range(n))
+        self.text_proj = StackedProjection(n, dims.text, cfg.hidden, cfg.dim // n, cfg.dropout)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    def embed_image(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # frames: [B, F, 1280], mask: [B, F] -> [B, 512]
+        return stack_members([m.embed_image(frames, mask) for m in self.members])
 
     def embed_audio(
         self, patches: torch.Tensor, mask: torch.Tensor, scores: torch.Tensor | None
     ) -> torch.Tensor:
         # patches: [B, P, 1024], mask: [B, P], scores: [B, P, 521] -> [B, 512]
-        pooled = self.audio_pool(patches, mask)
-        if self.cfg.use_audio_scores:
-            assert scores is not None, "model was built with use_audio_scores"
-            count = mask.sum(-1, keepdim=True).clamp_min(1)
-            pooled = torch.cat([pooled, (scores * mask.unsqueeze(-1)).sum(1) / count], dim=-1)
-        return self.audio_proj(pooled)
+        return stack_members([m.embed_audio(patches, mask, scores) for m in self.members])
 
     def embed_text(self, text: torch.Tensor) -> torch.Tensor:
         return self.text_proj(text)  # [B, 384] -> [B, 512]
@@ -112,10 +211,17 @@ class AlignModel(nn.Module):
         audio: torch.Tensor,
         has_audio: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """Head logits from aligned vectors; absent modalities are zeroed (masked)."""
-        hi, ha = has_image.float().unsqueeze(-1), has_audio.float().unsqueeze(-1)  # [B, 1]
-        fused = torch.cat([image * hi, audio * ha, hi, ha], dim=-1)  # [B, 2*512+2]
-        return {name: head(fused) for name, head in self.heads.items()}
+        """Head logits from aligned vectors; absent modalities are zeroed (masked).
 
-    def clamped_logit_scale(self) -> torch.Tensor:
-        return self.logit_scale.clamp(0.0, self.cfg.max_logit_scale).exp()
+        With several members the result is log(mean of the members' softmax): still a
+        valid logit vector whose softmax is the ensemble's probability.
+        """
+        n = self.n_members
+        images, audios = split_members(image, n), split_members(audio, n)
+        outs = [m.classify(i, has_image, a, has_audio)
+                for m, i, a in zip(self.members, images, audios, strict=True)]
+        if n == 1:
+            return outs[0]
+        return {name: torch.logsumexp(torch.stack([F.log_softmax(o[name], -1) for o in outs]),
+                                      dim=0) - math.log(n)
+                for name in outs[0]}

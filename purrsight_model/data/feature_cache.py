@@ -376,6 +376,7 @@ def build_augmented(rows: Sequence[Row], root: str | Path, aug: AugmentConfig, *
     t0 = time.perf_counter()
     cache = FeatureCache(root, image.version if image else None,
                          audio.version if audio else None, None, fps=cfg.fps)
+    cache.write_meta({k: e.dim for k, e in (("image", image), ("audio", audio)) if e})
     cache.write_augment_meta(aug.recipe_id(), aug.to_dict(), aug.copies)
     run = FeatureRun()
     worker = _AugWorker(cache, cfg, audio.sample_rate if audio else 16000, aug)

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class FeatureCache:
         recipes = meta.setdefault("augment", {})
         old = recipes.get(recipe_id, {}).get("copies", 0)
         recipes[recipe_id] = {"config": config, "copies": max(int(copies), int(old)),
+                              "updated": time.time(),
                               "versions": {k: getattr(self, f"{k}_version")
                                            for k in ("image", "audio")}}
         _atomic_save(self.root / "cache.json",

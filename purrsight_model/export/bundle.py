@@ -41,7 +41,7 @@ from purrsight_model.export.manifest import data_provenance, finalize, new_bundl
 from purrsight_model.export.quantize import quantize_dynamic_int8, quantize_image_static
 from purrsight_model.export.report_export import check_instruct_run, export_report_model, stage
 from purrsight_model.export.sources import EncoderSources, packaged_sources
-from purrsight_model.export.text import PARITY_TEXTS, export_text, tokenize
+from purrsight_model.export.text import QUERY_TEXTS, export_text, tokenize
 from purrsight_model.progress import TrainingError
 from purrsight_model.runtime import bundle as rb
 
@@ -67,13 +67,14 @@ class _Stage:
 
 
 def _export_image(st: _Stage, scratch: Path, src: EncoderSources, align: AlignModel,
-                  cal: Calibration, quantize: bool, threads: int, origin: str) -> None:
+                  cal: Calibration, quantize: str, threads: int, origin: str) -> None:
     fp32 = scratch / "image_fp32.onnx"
     st.parity["image_encoder"] = export_image(src.image, fp32, cal.evaluate).as_dict()
     int8, cache = None, scratch / "image_calibration.json"
-    if quantize:
+    if quantize != "off":
         int8 = quantize_image_static(fp32, scratch / "image_int8.onnx", cal.calibrate, cache)
-    decision = choose.choose_image(fp32, int8, cal.evaluate, align, threads)
+    decision = choose.choose_image(fp32, int8, cal.evaluate, align, threads,
+                                   force=quantize == "all")
     st.quantization["image_encoder"] = {**decision.as_dict(), "calibration": cal.source}
     st.add(decision.path, "image_encoder.onnx", rb.IMAGE_ENCODER, precision=decision.chosen,
            version=src.image_version, origin=origin)
@@ -82,14 +83,16 @@ def _export_image(st: _Stage, scratch: Path, src: EncoderSources, align: AlignMo
 
 
 def _export_text(st: _Stage, scratch: Path, src: EncoderSources, align: AlignModel,
-                 quantize: bool, threads: int, origin: str) -> dict[str, Any]:
+                 quantize: str, threads: int, origin: str) -> dict[str, Any]:
     text = src.text
     assert text is not None
     fp32 = scratch / "text_fp32.onnx"
     st.parity["text_encoder"] = export_text(text, align.text_proj, fp32).as_dict()
-    int8 = quantize_dynamic_int8(fp32, scratch / "text_int8.onnx") if quantize else None
-    ids, mask = tokenize(text.tokenizer_json, list(PARITY_TEXTS), text.max_tokens)
-    decision = choose.choose_text(fp32, int8, ids, mask, threads)
+    int8 = None
+    if quantize != "off":
+        int8 = quantize_dynamic_int8(fp32, scratch / "text_int8.onnx")
+    ids, mask = tokenize(text.tokenizer_json, list(QUERY_TEXTS), text.max_tokens)
+    decision = choose.choose_text(fp32, int8, ids, mask, threads, force=quantize == "all")
     st.quantization["text_encoder"] = decision.as_dict()
     st.add(decision.path, "text_encoder.onnx", rb.TEXT_ENCODER, precision=decision.chosen,
            version=text.version, origin=origin)
@@ -132,6 +135,17 @@ def _sections(align_run: Path, align: AlignModel, src: EncoderSources) -> dict[s
     }
 
 
+def quantize_mode(quantize: bool | str) -> str:
+    """Normalise the ``quantize`` argument to "auto" | "off" | "all"."""
+    if quantize is True or quantize == "auto":
+        return "auto"
+    if quantize is False or quantize == "off":
+        return "off"
+    if quantize == "all":
+        return "all"
+    raise ExportError(f"quantize must be True, False, 'auto', 'off' or 'all', not {quantize!r}")
+
+
 def _prepare_out(out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out} exists and is not empty; choose a new bundle folder")
@@ -145,14 +159,18 @@ def _prepare_out(out: Path) -> Path:
 
 def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_dir: str | Path,
                   *, calibration: str | Path | Sequence[np.ndarray] | None = None,
-                  quantize: bool = True, sources: EncoderSources | None = None,
+                  quantize: bool | str = True, sources: EncoderSources | None = None,
                   threads: int = 2) -> Path:
     """Export, check, quantize (by measurement) and write a bundle; returns its folder.
 
+    ``quantize``: True/"auto" keeps each INT8 variant only where it measures faster without
+    losing accuracy; False/"off" ships fp32; "all" ships every INT8 variant regardless
+    (to measure what quantization costs, e.g. in benchmarks/runtime.py).
     ``calibration``: data folder / frames for INT8 calibration (None = synthetic frames).
     ``sources``: encoders to bundle (default: the packaged ones the run was trained on).
     """
     align_run, out = Path(align_run), Path(out_dir)
+    mode = quantize_mode(quantize)
     try:
         align = load_align_run(align_run)
     except (TrainingError, OSError, KeyError, RuntimeError) as exc:
@@ -165,7 +183,7 @@ def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_di
     try:
         st, scratch = _Stage(work / "bundle"), work / "scratch"
         sections = _sections(align_run, align, src)
-        _export_image(st, scratch, src, align, calibration_set(calibration), quantize, threads,
+        _export_image(st, scratch, src, align, calibration_set(calibration), mode, threads,
                       origins.get(rb.IMAGE_ENCODER, "caller"))
         st.quantization["audio_encoder"] = choose.measure_audio(
             src.audio_graph, src.audio_quantized, threads).as_dict()
@@ -176,11 +194,11 @@ def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_di
         st.parity["aligner"] = parity.as_dict()
         sections["aligner"] = _aligner_section(align, outputs, parity)
         if src.text is not None:
-            sections["text"] = _export_text(st, scratch, src, align, quantize, threads,
+            sections["text"] = _export_text(st, scratch, src, align, mode, threads,
                                             origins.get(rb.TEXT_ENCODER, "caller"))
         if instruct_run is not None:
             parts, staged = export_report_model(Path(instruct_run), align, align_run, scratch,
-                                                quantize, threads)
+                                                mode, threads)
             stage(staged, st.root)
             st.files.update(parts.files)
             st.parity.update(parts.sections.pop("parity_llm"))

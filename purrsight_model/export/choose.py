@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from purrsight_model.align.model import AlignModel
-from purrsight_model.export.common import median_ms, ort_session
+from purrsight_model.export.common import median_ms, ort_session, paired_median_ms
 
 MIN_SPEEDUP = 1.1
 MIN_COSINE = 0.98
@@ -59,7 +59,7 @@ def head_agreement(model: AlignModel, emb_a: np.ndarray, emb_b: np.ndarray) -> f
 
 
 def choose_image(fp32: Path, int8: Path | None, frames: np.ndarray, model: AlignModel,
-                 threads: int) -> Decision:
+                 threads: int, force: bool = False) -> Decision:
     """fp32 vs static-QDQ INT8 image encoder on held-out frames ([N, 3, 224, 224])."""
     s32 = ort_session(fp32, threads)
     one = frames[:1]
@@ -67,7 +67,8 @@ def choose_image(fp32: Path, int8: Path | None, frames: np.ndarray, model: Align
     if int8 is None:
         return Decision("fp32", fp32, numbers, "quantization disabled")
     s8 = ort_session(int8, threads)
-    numbers["int8_ms"] = median_ms(lambda: s8.run(None, {"pixels": one}))
+    numbers["fp32_ms"], numbers["int8_ms"] = paired_median_ms(
+        lambda: s32.run(None, {"pixels": one}), lambda: s8.run(None, {"pixels": one}))
     e32, c32 = s32.run(None, {"pixels": frames})
     e8, c8 = s8.run(None, {"pixels": frames})
     mean_cos, min_cos = cosine_stats(e32, e8)
@@ -78,14 +79,15 @@ def choose_image(fp32: Path, int8: Path | None, frames: np.ndarray, model: Align
     speedup = numbers["fp32_ms"] / numbers["int8_ms"]
     numbers["speedup"] = speedup
     ok_acc = mean_cos >= MIN_COSINE and agree >= MIN_HEAD_AGREEMENT
-    if speedup >= MIN_SPEEDUP and ok_acc:
-        return Decision("int8-qdq-u8s8-per-channel", int8, numbers, "faster and accurate")
+    if force or (speedup >= MIN_SPEEDUP and ok_acc):
+        why = "forced (all INT8)" if force else "faster and accurate"
+        return Decision("int8-qdq-u8s8-per-channel", int8, numbers, why)
     why = "not faster" if speedup < MIN_SPEEDUP else "accuracy loss"
     return Decision("fp32", fp32, numbers, f"int8 rejected: {why}")
 
 
 def choose_text(fp32: Path, int8: Path | None, ids: np.ndarray, mask: np.ndarray,
-                threads: int) -> Decision:
+                threads: int, force: bool = False) -> Decision:
     """fp32 vs dynamic INT8 text encoder: latency on one query, cosine of the vectors."""
     feed = {"input_ids": ids, "attention_mask": mask}
     one = {k: v[:1] for k, v in feed.items()}
@@ -94,12 +96,14 @@ def choose_text(fp32: Path, int8: Path | None, ids: np.ndarray, mask: np.ndarray
     if int8 is None:
         return Decision("fp32", fp32, numbers, "quantization disabled")
     s8 = ort_session(int8, threads)
-    numbers["int8_ms"] = median_ms(lambda: s8.run(None, one))
+    numbers["fp32_ms"], numbers["int8_ms"] = paired_median_ms(lambda: s32.run(None, one),
+                                                              lambda: s8.run(None, one))
     mean_cos, min_cos = cosine_stats(s32.run(None, feed)[0], s8.run(None, feed)[0])
     numbers.update(cosine_mean=mean_cos, cosine_min=min_cos,
                    speedup=numbers["fp32_ms"] / numbers["int8_ms"])
-    if numbers["speedup"] >= MIN_SPEEDUP and min_cos >= MIN_COSINE:
-        return Decision("int8-dynamic", int8, numbers, "faster and accurate")
+    if force or (numbers["speedup"] >= MIN_SPEEDUP and min_cos >= MIN_COSINE):
+        why = "forced (all INT8)" if force else "faster and accurate"
+        return Decision("int8-dynamic", int8, numbers, why)
     why = "not faster" if numbers["speedup"] < MIN_SPEEDUP else "accuracy loss"
     return Decision("fp32", fp32, numbers, f"int8 rejected: {why}")
 

@@ -132,3 +132,18 @@ def median_ms(fn, repeats: int = 20, warmup: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return 1e3 * float(np.median(times))
+
+
+def paired_median_ms(fn_a, fn_b, repeats: int = 30, warmup: int = 3) -> tuple[float, float]:
+    """Median ms of two functions timed alternately, so both see the same machine load
+    (the CPU is shared: back-to-back blocks would compare two different loads)."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times_a)), 1e3 * float(np.median(times_b))

@@ -1,9 +1,12 @@
 """INT8 variants of the exported graphs, one recipe per model family.
 
 - CNN (image encoder): static QDQ, uint8 activations / int8 per-channel weights, ranges from
-  a calibration set of real frames (dynamic INT8 makes CNNs 8-14x slower here). The ranges
-  are saved as a JSON calibration cache: with it, the same INT8 graph can be rebuilt from the
-  packaged weights without the calibration images.
+  a calibration set of real frames (dynamic INT8 makes CNNs 8-14x slower here), percentile
+  99.99 ranges and 7-bit weights (``reduce_range``): measured on MobileNetV2 + catfaces3,
+  full-range u8s8 weights saturate ORT's fused int8 conv kernels (feature cosine 0.93 fused vs
+  0.98 simulated), 7-bit weights do not (0.977 both), percentile ranges add +0.01 (0.986).
+  The ranges are saved as a JSON calibration cache: with it, the same INT8 graph can be
+  rebuilt from the packaged weights without the calibration images.
 - Transformer encoder (text): dynamic INT8 (weights int8, activations quantized on the fly).
 - LLM decoder: weight-only 8-bit ``MatMulNBits`` (block 32, symmetric, accuracy_level 4 =
   int8 compute); static QDQ wrecks GPT-style decoders and dynamic INT8 changes the tokens.
@@ -26,6 +29,8 @@ from purrsight_model.export.common import ExportError, check_graph
 log = logging.getLogger(__name__)
 
 NBITS_BLOCK = 32
+#: Activation ranges clip the top 0.01 % (MinMax lets rare outliers widen every step).
+CALIB_PERCENTILE = 99.99
 NBITS_ACCURACY_LEVEL = 4
 
 
@@ -35,7 +40,7 @@ def quiet() -> Iterator[None]:
     loggers = [logging.getLogger(n) for n in ("", "onnxruntime.quantization.matmul_nbits_quantizer")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
-        lg.setLevel(logging.WARNING)
+        lg.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -73,8 +78,9 @@ def quantize_image_static(fp32: Path, out: Path, frames: np.ndarray | None,
         reader = FramesReader(frames) if frames is not None else None
         quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        per_channel=True, calibrate_method=CalibrationMethod.MinMax,
-                        op_types_to_quantize=["Conv", "Add"],
+                        per_channel=True, reduce_range=True,
+                        calibrate_method=CalibrationMethod.Percentile,
+                        extra_options={"CalibPercentile": CALIB_PERCENTILE},
                         calibration_cache_path=str(cache))
     pre.unlink(missing_ok=True)
     check_graph(out)
@@ -82,12 +88,16 @@ def quantize_image_static(fp32: Path, out: Path, frames: np.ndarray | None,
 
 
 def quantize_dynamic_int8(fp32: Path, out: Path) -> Path:
-    """Dynamic INT8 of the MatMuls (transformer encoders)."""
+    """Dynamic INT8 of the MatMuls (transformer encoders), per-channel 7-bit weights.
+
+    Measured on MiniLM + the Phase 1 text projection over 64 real captions: per-tensor gives
+    cosine 0.998 mean / 0.990 min against fp32, per-channel + reduce_range 0.9994 / 0.998.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with quiet():
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"])
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=True, op_types_to_quantize=["MatMul"])
     check_graph(out)
     return out
 

@@ -42,11 +42,13 @@ from purrsight_model.runtime.bundle import (
     Bundle,
 )
 from purrsight_model.runtime.reporter import Reporter, WindowInputs
-from purrsight_model.schema import Report
+from purrsight_model.schema import CATEGORICAL_FIELDS, Report
 
 log = logging.getLogger(__name__)
 
 DECODER, TABLE = "llm_decoder.onnx", "llm_embeddings.npy"
+#: Probe windows decoded per candidate (two of each presence pattern).
+N_PROBES = 8
 
 
 @dataclass
@@ -109,14 +111,14 @@ def _check_pairing(loaded: LoadedReportModel, align_run: Path) -> None:
 
 
 def export_report_model(run: Path, align: AlignModel, align_run: Path, scratch: Path,
-                        quantize: bool, threads: int) -> tuple[ReportParts, dict[str, Path]]:
+                        quantize: str, threads: int) -> tuple[ReportParts, dict[str, Path]]:
     """Export and choose; returns manifest parts and {bundle name: staged source path}."""
     loaded = load_report_model(run)
     _check_pairing(loaded, align_run)
     if loaded.model.projector.in_dim != align.cfg.dim:
         raise ExportError(f"{run}: projector takes {loaded.model.projector.in_dim}-d vectors, "
                           f"the Phase 1 run makes {align.cfg.dim}-d ones")
-    probes = make_probes(align)
+    probes = make_probes(align, n=N_PROBES)
     refs = torch_reports(loaded, probes)
     merge_lora(loaded.llm.model)
     parity, shape = export_decoder(loaded.llm.model, scratch / "llm_fp32.onnx")
@@ -128,38 +130,91 @@ def export_report_model(run: Path, align: AlignModel, align_run: Path, scratch: 
     sections = _sections(loaded, shape, align)
     del loaded, table
     candidates = {"fp32": "llm_fp32.onnx"}
-    if quantize:
+    if quantize != "off":
         quantize_llm_nbits(scratch / "llm_fp32.onnx", scratch / "llm_nbits8.onnx")
         candidates["int8-matmulnbits"] = "llm_nbits8.onnx"
-    results = {}
-    for label, name in candidates.items():
-        for dtype in ("float32", "float16"):
-            table_name = "table32.npy" if dtype == "float32" else "table16.npy"
-            reports, speed = decode_probes(_view(scratch, sections, name, table_name),
-                                           probes, threads)
-            same = sum(a == b for a, b in zip(reports, refs, strict=True))
-            results[(label, dtype)] = {"reports_equal_torch": f"{same}/{len(refs)}",
-                                       "identical": same == len(refs), **speed}
-    return _choose(results, candidates, sections, parity, proj_parity, t32, scratch)
+    results, fp16_lossless = _measure(candidates, sections, probes, refs, scratch, threads)
+    return _choose(results, fp16_lossless, candidates, sections, parity, proj_parity, t32,
+                   scratch, force=quantize == "all")
 
 
-def _choose(results: dict, candidates: dict[str, str], sections: dict[str, Any], parity,
-            proj_parity, t32: dict, scratch: Path) -> tuple[ReportParts, dict[str, Path]]:
-    """Fastest (decoder, table) pair whose reports equal torch's; fp32/fp32 otherwise."""
-    ok = [k for k, r in results.items() if r["identical"]]
-    if ("fp32", "float32") not in ok:
+#: INT8 must keep at least this share of the probes' decided fields (categorical + confidence).
+MIN_FIELD_AGREEMENT = 0.95
+#: ... and be at least this much faster per report.
+MIN_LLM_SPEEDUP = 1.1
+_DECIDED = (*CATEGORICAL_FIELDS, "confidence")
+
+
+def field_agreement(got: list[Report], ref: list[Report]) -> float:
+    """Share of categorical fields + confidence equal to the reference reports."""
+    pairs = [(getattr(g, f), getattr(r, f)) for g, r in zip(got, ref, strict=True)
+             for f in _DECIDED]
+    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def _measure(candidates: dict[str, str], sections: dict[str, Any], probes: list[Probe],
+             refs: list[Report], scratch: Path, threads: int
+             ) -> tuple[dict[tuple[str, str], dict], bool]:
+    """Decode the probes with fp32 (fp32 and fp16 table), then INT8 with the table kept.
+
+    Returns the numbers per (decoder, table) and whether the fp16 table is lossless (its
+    reports equal the fp32 table's).
+    """
+    results: dict[tuple[str, str], dict] = {}
+    outputs: dict[tuple[str, str], list[Report]] = {}
+
+    def run(label: str, dtype: str) -> None:
+        table_name = "table32.npy" if dtype == "float32" else "table16.npy"
+        reports, speed = decode_probes(_view(scratch, sections, candidates[label], table_name),
+                                       probes, threads)
+        same = sum(a == b for a, b in zip(reports, refs, strict=True))
+        outputs[(label, dtype)] = reports
+        results[(label, dtype)] = {"reports_equal_torch": f"{same}/{len(refs)}",
+                                   "field_agreement": field_agreement(reports, refs), **speed}
+
+    run("fp32", "float32")
+    run("fp32", "float16")
+    fp16_lossless = outputs[("fp32", "float16")] == outputs[("fp32", "float32")]
+    for label in candidates:
+        if label != "fp32":
+            run(label, "float16" if fp16_lossless else "float32")
+    return results, fp16_lossless
+
+
+def _pick(results: dict[tuple[str, str], dict], fp16_lossless: bool, force: bool = False
+          ) -> tuple[str, str, str]:
+    """(decoder label, table dtype, reason)."""
+    dtype = "float16" if fp16_lossless else "float32"
+    base = results[("fp32", dtype)]
+    if base["field_agreement"] < 1.0:
         log.warning("fp32 ONNX reports differ from torch on the probes: %s", results)
-    pick = min(ok, key=lambda k: results[k]["s_per_report"]) if ok else ("fp32", "float32")
-    label, dtype = pick
+    for (label, dt), r in results.items():
+        if label == "fp32" or dt != dtype:
+            continue
+        speedup = base["s_per_report"] / r["s_per_report"]
+        r["speedup"] = speedup
+        if force:
+            return label, dtype, "forced (all INT8)"
+        if r["field_agreement"] >= MIN_FIELD_AGREEMENT and speedup >= MIN_LLM_SPEEDUP:
+            return label, dtype, "faster and keeps the probes' decided fields"
+        why = "not faster" if speedup < MIN_LLM_SPEEDUP else "changes decided fields"
+        return "fp32", dtype, f"{label} rejected: {why}"
+    return "fp32", dtype, "quantization disabled"
+
+
+def _choose(results: dict, fp16_lossless: bool, candidates: dict[str, str],
+            sections: dict[str, Any], parity, proj_parity, t32: dict, scratch: Path,
+            force: bool = False) -> tuple[ReportParts, dict[str, Path]]:
+    """Pick decoder + table (fp16 whenever lossless) and stage them with their records."""
+    label, dtype, reason = _pick(results, fp16_lossless, force)
     parts = ReportParts(sections=sections)
     parts.sections["llm"]["embeddings_dtype"] = dtype
     parts.sections["llm"]["fp16_max_abs_rounding"] = t32["fp16_max_abs_rounding"]
     parts.sections["quantization_llm"] = {
-        "chosen": label, "embeddings": dtype,
+        "chosen": label, "embeddings": dtype, "reason": reason,
         "nbits": {"bits": 8, "block_size": NBITS_BLOCK, "accuracy_level": NBITS_ACCURACY_LEVEL,
                   "symmetric": True},
-        "candidates": {f"{k[0]}+{k[1]}": v for k, v in results.items()},
-        "reason": "fastest variant whose probe reports equal torch's greedy decode"}
+        "candidates": {f"{k[0]}+{k[1]}": v for k, v in results.items()}}
     parts.sections["parity_llm"] = {"llm_decoder": parity.as_dict(),
                                     "projector": proj_parity.as_dict()}
     table_src = scratch / ("table32.npy" if dtype == "float32" else "table16.npy")

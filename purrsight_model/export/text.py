@@ -31,6 +31,21 @@ PARITY_TEXTS = (
     "A relaxed cat purring on the sofa while someone brushes it.",
     "meow",
 )
+#: Typical search queries and captions: what INT8 is judged on (cosine against fp32).
+QUERY_TEXTS = (
+    *PARITY_TEXTS,
+    "an angry cat growling at another cat",
+    "kitten meowing while waiting for food",
+    "the cat is calm and resting",
+    "a frightened cat with flattened ears",
+    "two cats fighting and yowling at night",
+    "purring while being brushed by its owner",
+    "a cat chirping at birds through the window",
+    "the cat is alone and calling loudly",
+    "a happy cat face",
+    "a sad looking cat",
+    "cat in pain crying",
+)
 
 
 @dataclass(frozen=True)

@@ -185,10 +185,11 @@ class TinyBuild:
     bundle: Path
 
 
-_BUILDS: dict[tuple[bool, bool], TinyBuild] = {}
+_BUILDS: dict[tuple[bool, bool | str], TinyBuild] = {}
 
 
-def build_tiny_bundle(root: Path, *, report: bool = True, quantize: bool = True) -> TinyBuild:
+def build_tiny_bundle(root: Path, *, report: bool = True, quantize: bool | str = True
+                      ) -> TinyBuild:
     """Tiny runs + exported bundle under ``root``; reused within a process (treat as
     read-only: copy the bundle before corrupting it)."""
     from purrsight_model.export.bundle import export_bundle

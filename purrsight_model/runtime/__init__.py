@@ -7,7 +7,7 @@ folder and raises ``BundleError`` for a corrupt or mismatched one.
 """
 
 from purrsight_model.runtime.analyzer import Analyzer
-from purrsight_model.runtime.bundle import Bundle, BundleError, load_bundle
+from purrsight_model.runtime.bundle import Bundle, BundleError, default_bundle, load_bundle
 from purrsight_model.runtime.observation import OVERLAY_HEADS, Observation
 from purrsight_model.runtime.reporter import Reporter, WindowInputs, window_inputs
 
@@ -19,6 +19,7 @@ __all__ = [
     "Observation",
     "Reporter",
     "WindowInputs",
+    "default_bundle",
     "load_bundle",
     "window_inputs",
 ]

@@ -29,7 +29,7 @@ from purrsight_model.runtime.bundle import (
     load_bundle,
 )
 from purrsight_model.runtime.observation import Observation
-from purrsight_model.runtime.sessions import input_names, make_session
+from purrsight_model.runtime.sessions import input_names, limit_blas_threads, make_session
 
 
 def even_indices(n: int, cap: int) -> np.ndarray:
@@ -42,7 +42,9 @@ def even_indices(n: int, cap: int) -> np.ndarray:
 class Analyzer:
     """Loads a bundle's encoder + aligner graphs and analyses windows or whole clips."""
 
-    def __init__(self, bundle: Bundle, threads: int | None = None) -> None:
+    def __init__(self, bundle: Bundle, threads: int | None = None,
+                 blas_threads: int | None = 1) -> None:
+        limit_blas_threads(blas_threads)
         self.bundle = bundle
         spec = bundle.section("aligner")
         self.dim = int(spec["dim"])
@@ -62,9 +64,16 @@ class Analyzer:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, bundle: str | Path | Bundle, threads: int | None = None) -> Analyzer:
-        """Verify and load a bundle folder (BundleError if corrupt or mismatched)."""
-        return cls(bundle if isinstance(bundle, Bundle) else load_bundle(bundle), threads)
+    def load(cls, bundle: str | Path | Bundle, threads: int | None = None,
+             blas_threads: int | None = 1) -> Analyzer:
+        """Verify and load a bundle folder (BundleError if corrupt or mismatched).
+
+        ``threads``: onnxruntime intra-op threads (None = all cores). ``blas_threads``: cap on
+        numpy's BLAS threads for this process (None leaves it alone; see
+        ``sessions.limit_blas_threads``).
+        """
+        return cls(bundle if isinstance(bundle, Bundle) else load_bundle(bundle), threads,
+                   blas_threads)
 
     # --- encoders ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 from purrsight_model.schema import SCHEMA_VERSION
 
 MANIFEST = "manifest.json"
+#: Set by the installed app's entry point to the bundled default model folder.
+ENV_DEFAULT_BUNDLE = "PURRSIGHT_DEFAULT_BUNDLE"
 FORMAT = "purrsight-bundle"
 FORMAT_VERSION = 1
 
@@ -150,3 +153,14 @@ def load_bundle(root: str | Path, *, verify: bool = True) -> Bundle:
         missing = sorted(set(REPORTER_ROLES) - set(present))
         raise BundleError(f"bundle {root} has a partial report model (missing {missing})")
     return bundle
+
+
+def default_bundle() -> Path | None:
+    """The shipped default bundle: ``$PURRSIGHT_DEFAULT_BUNDLE``, else the source tree's
+    ``resources/models/default``; None when neither holds a manifest (not verified here)."""
+    candidates = [os.environ.get(ENV_DEFAULT_BUNDLE)]
+    candidates.append(str(Path(__file__).resolve().parents[2] / "resources" / "models" / "default"))
+    for c in candidates:
+        if c and (Path(c) / MANIFEST).is_file():
+            return Path(c)
+    return None

@@ -40,7 +40,7 @@ def test_main_window_lays_out_at_target_sizes(make_app, qtbot, size) -> None:
     hint = win.minimumSizeHint()
     assert hint.width() <= 800 and hint.height() <= 480, f"minimum size {hint} > 800x480"
     nav = list(app.window.nav_buttons.values())
-    assert [b.text() for b in nav] == ["Live", "Timeline"]
+    assert [b.text() for b in nav] == ["Live", "Timeline", "Label", "Teach"]
     live = app.live
     assert_fits_and_no_overlap([*nav, live.source_button, live.rate_label, live.video], win)
     for b in [*nav, live.source_button]:

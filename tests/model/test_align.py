@@ -46,7 +46,7 @@ def synthetic(n: int, seed: int, image_only: int = 0, audio_only: int = 0) -> Al
 
 def tiny_cfg(**kw) -> AlignConfig:
     base = dict(dim=16, hidden=32, batch_size=16, epochs=6, warmup_steps=2, patience=50,
-                lr=5e-3, dropout=0.0, seed=3)
+                lr=5e-3, dropout=0.0, seed=3, threads=1)
     return AlignConfig(**{**base, **kw})
 
 

@@ -113,3 +113,13 @@ def test_unloadable_graph_with_matching_hash(copy) -> None:
     _write_manifest(copy, manifest)
     with pytest.raises(BundleError, match="onnxruntime cannot load"):
         Analyzer.load(copy)
+
+
+def test_default_bundle_from_environment(good, monkeypatch, tmp_path) -> None:
+    from purrsight_model.runtime import default_bundle
+
+    monkeypatch.setenv("PURRSIGHT_DEFAULT_BUNDLE", str(good))
+    assert default_bundle() == good
+    monkeypatch.setenv("PURRSIGHT_DEFAULT_BUNDLE", str(tmp_path))  # no manifest there
+    found = default_bundle()
+    assert found is None or (found / MANIFEST).is_file()

@@ -42,8 +42,9 @@ def test_manifest_describes_every_file_and_decision(built) -> None:
     for graph in ("image_encoder", "audio_encoder", "text_encoder", "llm_decoder"):
         assert m["quantization"][graph]["chosen"] and m["quantization"][graph]["reason"]
     llm_q = m["quantization"]["llm_decoder"]["candidates"]
-    assert llm_q["fp32+float32"]["reports_equal_torch"] == "4/4"
-    assert "int8-matmulnbits+float32" in llm_q  # the INT8 variant was built and measured
+    assert llm_q["fp32+float32"]["reports_equal_torch"] == "8/8"
+    assert llm_q["fp32+float32"]["field_agreement"] == 1.0
+    assert any(k.startswith("int8-matmulnbits") for k in llm_q)  # INT8 built and measured
     for name, p in m["parity"].items():
         assert p["rel_diff"] <= p["tolerance"], name
     assert m["packages"]["onnxruntime"] and m["provenance"]
@@ -77,6 +78,7 @@ def llm_pair(built):
     loaded = load_report_model(built["instruct_run"])
     merge_lora(loaded.llm.model)
     bundle = load_bundle(built["bundle"])
+    assert bundle.manifest["files"]["llm_decoder.onnx"]["precision"] == "fp32"
     decoder = DecoderSession(bundle.path("llm_decoder"),
                              DecoderSpec.from_manifest(bundle.section("llm")), threads=1)
     table = np.load(bundle.path("llm_embeddings")).astype(np.float32)
@@ -108,7 +110,8 @@ def test_decoder_logits_match_torch_with_soft_prompt_and_cache(llm_pair) -> None
         got = step([])  # prompt only
         np.testing.assert_allclose(got, out.logits[0, -1].numpy(), atol=1e-4)
         for chunk in ([follow[0]], follow[1:4], [follow[4]]):  # single ids and a forced run
-            res = lm(input_ids=torch.tensor([chunk]), past_key_values=past, use_cache=True,
+            rows = torch.from_numpy(table[chunk][None])  # the bundle's (maybe fp16) rows
+            res = lm(inputs_embeds=rows, past_key_values=past, use_cache=True,
                      attention_mask=torch.ones(1, n + len(chunk), dtype=torch.long))
             past, n = res.past_key_values, n + len(chunk)
             np.testing.assert_allclose(step(chunk), res.logits[0, -1].numpy(), atol=1e-4)
@@ -178,3 +181,26 @@ def test_cli_export_without_report_model(built, tmp_path, monkeypatch, capsys) -
     assert "llm_decoder.onnx" not in manifest["files"]
     assert all(q["chosen"] in ("fp32", "float") for q in manifest["quantization"].values())
     assert "image_encoder.onnx" in capsys.readouterr().out
+
+
+def test_int8_image_graph_rebuilds_from_its_calibration_cache(tmp_path) -> None:
+    """The saved activation ranges reproduce the INT8 graph without the calibration frames."""
+    from purrsight_model.export.calibration import calibration_set
+    from purrsight_model.export.image import export_image
+    from purrsight_model.export.quantize import quantize_image_static
+
+    torch.manual_seed(0)
+    cal = calibration_set(None, n=8)
+    fp32 = tmp_path / "fp32.onnx"
+    export_image(tiny.TinyImageNet().eval(), fp32, cal.evaluate)
+    cache = tmp_path / "calibration.json"
+    first = quantize_image_static(fp32, tmp_path / "a.onnx", cal.calibrate, cache)
+    assert json.loads(cache.read_text())  # ranges were written
+    again = quantize_image_static(fp32, tmp_path / "b.onnx", None, cache)
+    x = {"pixels": cal.evaluate}
+    out_a, out_b = ort_session(first).run(None, x), ort_session(again).run(None, x)
+    for a, b in zip(out_a, out_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+    ref = ort_session(fp32).run(None, x)[0]
+    cos = (ref * out_a[0]).sum(-1) / np.linalg.norm(ref, axis=-1) / np.linalg.norm(out_a[0], axis=-1)
+    assert cos.min() > 0.95  # INT8 stays close to fp32 on the tiny net

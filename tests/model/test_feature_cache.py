@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 
 from purrsight_model.data import cli_features
+from purrsight_model.data.augment import AugmentConfig
 from purrsight_model.data.feature_batch import load_split
-from purrsight_model.data.feature_cache import FeatureConfig, build_cache
+from purrsight_model.data.feature_cache import FeatureConfig, build_augmented, build_cache
 from purrsight_model.data.feature_store import FeatureCache
 from purrsight_model.data.jsonl import JsonlDataset, write_jsonl
 from purrsight_model.encoders.base import AudioFeatures, ImageFeatures
@@ -200,3 +202,97 @@ def test_cli_features(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "errors: 2" in printed and "broken.mp3" in printed
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert len(errors) == 2
+
+
+# --- augmented copies -----------------------------------------------------------------------
+
+def _split_rows(dataset: Path) -> list:
+    """The fixture's rows with splits: a0, a2 and the images train; a1 val; a3 test."""
+    rows = list(JsonlDataset(dataset))
+    splits = {"media/a1.wav": "val", "media/a3.wav": "test"}
+    out = []
+    for row in rows:
+        rel = str(row.media.get("audio", "")).split(str(dataset.parent) + "/")[-1]
+        out.append(dataclasses.replace(row, split=splits.get(rel, "train")))
+    return out
+
+
+def _augment(rows, out: Path, audio=None, copies: int = 2):
+    encs = {"image": FakeImage(), "audio": audio or FakeAudio()}
+    aug = AugmentConfig(copies=copies, noise_prob=0.0, mix_prob=1.0)
+    run = build_augmented(rows, out, aug, cfg=FeatureConfig(workers=1), progress=False, **encs)
+    return aug, run, encs
+
+
+def test_augmented_copies_only_for_training_rows(dataset: Path, tmp_path: Path):
+    out = tmp_path / "cache"
+    rows = _split_rows(dataset)
+    build_cache(rows, out, image=FakeImage(), audio=FakeAudio(), text=FakeText(),
+                cfg=FeatureConfig(workers=0), progress=False)
+    aug, run, _ = _augment(rows, out)
+    # train media: a0 (+ its copy, same content), a2, two images, two videos; val/test: none
+    assert run.computed == {"audio+aug": 2 * 2, "image+aug": 2 * 2, "video+aug": 2 * 2}
+    cache = FeatureCache(out)
+    a1, a2 = dataset.parent / "media/a1.wav", dataset.parent / "media/a2.wav"
+    assert cache.audio(a1, aug.variant(1)) is None  # validation media stays as recorded
+    copies = [cache.audio(a2, aug.variant(k)).embedding for k in (1, 2)]
+    original = cache.audio(a2).embedding
+    assert not np.allclose(copies[0], original) and not np.allclose(copies[0], copies[1])
+    sha = cache.sha(a2)
+    assert (out / FakeAudio.version / aug.recipe_id() / sha[:2] / f"{sha}.2.npz").is_file()
+    assert cache.augment_recipes()[aug.recipe_id()]["copies"] == 2
+    assert json.loads((out / "cache.json").read_text())["audio"]["version"] == FakeAudio.version
+
+
+def test_augmented_build_resumes_with_identical_copies(dataset: Path, tmp_path: Path):
+    rows = _split_rows(dataset)
+    full, part = tmp_path / "full", tmp_path / "part"
+    aug, _, first = _augment(rows, full)
+    with pytest.raises(KeyboardInterrupt):
+        _augment(rows, part, audio=FakeAudio(fail_after=1))
+    _, run, encs = _augment(rows, part)
+    assert encs["audio"].calls == first["audio"].calls - 1  # the stored copy is kept
+    assert run.computed["audio+aug"] == 2 * 2 - 1
+    for name in ("a0.wav", "a2.wav"):
+        path = dataset.parent / "media" / name
+        for k in (1, 2):
+            a = FeatureCache(full).audio(path, aug.variant(k)).embedding
+            b = FeatureCache(part).audio(path, aug.variant(k)).embedding
+            assert np.array_equal(a, b)
+    _, again, encs = _augment(rows, part)
+    assert not again.computed and encs["audio"].calls == 0
+
+
+def test_load_split_reads_a_variant_and_falls_back(dataset: Path, tmp_path: Path):
+    out = tmp_path / "cache"
+    rows = _split_rows(dataset)
+    build_cache(rows, out, image=FakeImage(), audio=FakeAudio(), text=FakeText(),
+                cfg=FeatureConfig(workers=0), progress=False)
+    aug, _, _ = _augment(rows, out)
+    plain = load_split(rows, FeatureCache(out))
+    copy = load_split(rows, FeatureCache(out), variant=aug.variant(1))
+    assert copy.index.tolist() == plain.index.tolist()
+    assert copy.original == [1, 3]  # val and test rows: no copies, original features
+    for i in (1, 3):
+        assert np.array_equal(copy.audio[i], plain.audio[i])
+    assert not np.allclose(copy.audio[2, 0], plain.audio[2, 0])  # a2 is a training row
+    assert not np.allclose(copy.image[5], plain.image[5])  # so is the photo i0
+    with pytest.raises(ValueError, match="variant"):
+        load_split(rows, FeatureCache(out), variant="no-slash")
+
+
+def test_cli_features_augment(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]):
+    fakes = {"image": FakeImage(), "audio": FakeAudio(), "text": FakeText()}
+    monkeypatch.setattr(cli_features, "_load_encoders",
+                        lambda args, need: {k: v for k, v in fakes.items() if k in need})
+    parser = argparse.ArgumentParser()
+    cli_features.add_parser(parser.add_subparsers())
+    out = tmp_path / "cache"
+    args = parser.parse_args(["features", str(dataset), "--out", str(out), "--no-progress",
+                              "--workers", "0", "--augment", "3"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "3 copies per training file" in printed and "'audio+aug': 12" in printed
+    (recipe,) = FeatureCache(out).augment_recipes()
+    assert FeatureCache(out).audio(dataset.parent / "media/a3.wav", f"{recipe}/3") is not None

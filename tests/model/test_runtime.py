@@ -210,3 +210,18 @@ def test_runtime_runs_without_torch(built) -> None:
     report_line, loaded = out.stdout.strip().split("\n")[-2:]
     parse_report(report_line)
     assert loaded == "loaded="
+
+
+def test_all_int8_bundle_runs_end_to_end(tmp_path_factory) -> None:
+    """Every INT8 variant (QDQ image, dynamic text, MatMulNBits decoder) loads and runs."""
+    build = tiny.build_tiny_bundle(tmp_path_factory.getbasetemp() / "tiny-int8", quantize="all")
+    analyzer = Analyzer.load(build.bundle, threads=1)
+    files = analyzer.bundle.manifest["files"]
+    assert files["image_encoder.onnx"]["precision"].startswith("int8")
+    assert files["text_encoder.onnx"]["precision"] == "int8-dynamic"
+    assert files["llm_decoder.onnx"]["precision"] == "int8-matmulnbits"
+    assert files["image_calibration.json"]["role"] == "calibration"
+    obs = analyzer.analyze(_frame(), _audio())
+    assert sum(obs.heads["affective_state"].values()) == pytest.approx(1.0, abs=1e-4)
+    report = Reporter.load(analyzer.bundle, threads=1).report([obs])
+    assert parse_report(report.to_json()).modalities_used == ("image", "audio")
