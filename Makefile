@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA_DIR ?=
 
-.PHONY: setup run test test-fast lint bench clean-venv
+.PHONY: setup run test test-fast lint bench clean-venv installer
 
 setup:
 	bash installers/setup_env.sh
@@ -23,3 +23,6 @@ lint: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+installer:
+	bash installers/build.sh --smoke

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -112,17 +113,24 @@ class TorchPipeline:
             return {k: torch.softmax(v, -1)[0].numpy() for k, v in logits.items()}
 
 
-def time_windows(fn, windows, warmup: int = 5) -> dict[str, float]:
+def time_windows(fns: dict[str, Any], windows, warmup: int = 5) -> dict[str, dict[str, float]]:
+    """Per-window latency of each pipeline, run round-robin window by window so that every
+    pipeline sees the same machine load (the 2 cores here are shared with other jobs)."""
     for frame, audio in windows[:warmup]:
-        fn(frame, audio)
-    times = []
+        for fn in fns.values():
+            fn(frame, audio)
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for frame, audio in windows:
-        t0 = time.perf_counter()
-        fn(frame, audio)
-        times.append(1e3 * (time.perf_counter() - t0))
-    t = np.array(times)
-    return {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)),
-            "mean_ms": float(t.mean()), "windows_per_s": float(1e3 / t.mean())}
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn(frame, audio)
+            times[name].append(1e3 * (time.perf_counter() - t0))
+    out = {}
+    for name, ts in times.items():
+        t = np.array(ts)
+        out[name] = {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)),
+                     "mean_ms": float(t.mean()), "windows_per_s": float(1e3 / t.mean())}
+    return out
 
 
 def bundles(args) -> dict[str, Path]:
@@ -133,13 +141,15 @@ def bundles(args) -> dict[str, Path]:
 
 
 def bench_latency(args, windows) -> dict[str, dict[str, float]]:
-    out = {}
-    for name, path in bundles(args).items():
-        analyzer = Analyzer.load(path, threads=args.threads)
-        out[name] = time_windows(analyzer.analyze, windows)
+    """ONNX pipelines interleaved window by window; torch timed in its own block afterwards
+    (its OpenMP workers keep spinning for a while after each call, which would slow down
+    whichever pipeline ran next)."""
+    fns = {name: Analyzer.load(path, threads=args.threads).analyze
+           for name, path in bundles(args).items()}
+    out = time_windows(fns, windows)
     if args.align_run is not None:
-        out["torch_fp32_eager"] = time_windows(TorchPipeline(args.align_run, args.threads).analyze,
-                                               windows)
+        torch_fn = TorchPipeline(args.align_run, args.threads).analyze
+        out.update(time_windows({"torch_fp32_eager": torch_fn}, windows))
     return out
 
 
@@ -236,7 +246,7 @@ def bench_accuracy(args) -> dict[str, Any]:
 
 
 RSS_CHILD = """
-import resource, sys, numpy as np
+import sys, numpy as np
 from purrsight_model.runtime import Analyzer, Reporter
 bundle, n, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 a = Analyzer.load(bundle, threads=threads)
@@ -247,7 +257,9 @@ audio = (rng.normal(0, 0.1, 15360)).astype(np.float32)
 obs = [a.analyze(frame, audio) for _ in range(n)]
 if r is not None:
     r.report(obs[-3:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: the latter keeps the forking parent's high-water mark across exec
+hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(int(hwm.split()[1]) / 1024)
 print(",".join(m for m in ("torch", "transformers") if m in sys.modules))
 """
 
@@ -273,6 +285,43 @@ def print_table(title: str, rows: dict[str, dict[str, Any]], keys: list[str],
         print(f"{name:20s}{cells}{ratio}")
 
 
+def print_accuracy(acc: dict[str, Any]) -> None:
+    print("\n== quantization accuracy (held-out clips)")
+    for head, v in acc.items():
+        if isinstance(v, dict):
+            print(f"{head:20s} n={v['n']:4d} macro-F1 int8 {v['macro_f1_int8']:.3f} fp32 "
+                  f"{v['macro_f1_fp32']:.3f} delta {v['delta_points']:+.2f} pts, "
+                  f"agreement {v['pred_agreement']:.3f}")
+
+
+def print_memory(results: dict[str, Any], n: int) -> None:
+    for name, rss in results["rss"].items():
+        print(f"== memory {name}: peak RSS {rss['peak_rss_mb']:.0f} MB after {n} windows + "
+              f"1 report (torch loaded: {rss['torch_loaded'] or 'no'})")
+    for name, sizes in results["sizes"].items():
+        print(f"== bundle {name}: {sizes['total_mb']:.1f} MB on disk")
+
+
+def run_sections(args, sections: set[str], results: dict[str, Any]) -> None:
+    windows = load_windows(read_rows(args.data, "test"), args.windows)
+    if "latency" in sections:
+        results["latency"] = bench_latency(args, windows)
+        print_table("per-window analysis (1 frame + 0.96 s audio)", results["latency"],
+                    ["p50_ms", "p95_ms", "windows_per_s"], ref="torch_fp32_eager",
+                    key="p50_ms")
+    if "reports" in sections and load_bundle(args.bundle).has_reporter:
+        results["reports"] = bench_reports(args, windows)
+        print_table("report generation", results["reports"], ["s_per_report", "tokens_per_s"],
+                    ref="torch_fp32_eager", key="s_per_report")
+    if "accuracy" in sections and args.data and args.fp32_bundle:
+        results["accuracy"] = bench_accuracy(args)
+        print_accuracy(results["accuracy"])
+    if "rss" in sections:
+        results["rss"] = {k: bench_rss(v, args.rss_windows, args.threads)
+                          for k, v in bundles(args).items()}
+    print_memory({"rss": results.get("rss", {}), "sizes": results["sizes"]}, args.rss_windows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--bundle", type=Path, required=True, help="shipped (INT8) bundle")
@@ -287,32 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rss-windows", type=int, default=1000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, help="also write the numbers here")
+    p.add_argument("--sections", default="latency,reports,accuracy,rss",
+                   help="comma-separated subset of latency,reports,accuracy,rss")
     args = p.parse_args(argv)
-    results: dict[str, Any] = {"sizes": {k: bundle_size(v) for k, v in bundles(args).items()}}
-    windows = load_windows(read_rows(args.data, "test"), args.windows)
-    results["latency"] = bench_latency(args, windows)
-    print_table("per-window analysis (1 frame + 0.96 s audio)", results["latency"],
-                ["p50_ms", "p95_ms", "windows_per_s"], ref="torch_fp32_eager", key="p50_ms")
-    if load_bundle(args.bundle).has_reporter:
-        results["reports"] = bench_reports(args, windows)
-        print_table("report generation", results["reports"], ["s_per_report", "tokens_per_s"],
-                    ref="torch_fp32_eager", key="s_per_report")
-    if args.data and args.fp32_bundle:
-        results["accuracy"] = bench_accuracy(args)
-        print("\n== quantization accuracy (held-out clips)")
-        for head, v in results["accuracy"].items():
-            if isinstance(v, dict):
-                print(f"{head:20s} n={v['n']:4d} macro-F1 int8 {v['macro_f1_int8']:.3f} fp32 "
-                      f"{v['macro_f1_fp32']:.3f} delta {v['delta_points']:+.2f} pts, "
-                      f"agreement {v['pred_agreement']:.3f}")
-    results["rss"] = {k: bench_rss(v, args.rss_windows, args.threads)
-                      for k, v in bundles(args).items()}
-    for name, rss in results["rss"].items():
-        print(f"== memory {name}: peak RSS {rss['peak_rss_mb']:.0f} MB after "
-              f"{args.rss_windows} windows + 1 report (torch loaded: "
-              f"{rss['torch_loaded'] or 'no'})")
-    for name, sizes in results["sizes"].items():
-        print(f"== bundle {name}: {sizes['total_mb']:.1f} MB on disk")
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows up in logs as it happens
+    results: dict[str, Any] = {"load_average_at_start": list(os.getloadavg()),
+                               "sizes": {k: bundle_size(v) for k, v in bundles(args).items()}}
+    run_sections(args, set(args.sections.split(",")), results)
+    results["load_average_at_end"] = list(os.getloadavg())
+    print(f"== load average (1 min) at start {results['load_average_at_start'][0]:.1f}, "
+          f"at end {results['load_average_at_end'][0]:.1f} on {os.cpu_count()} cores")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0

@@ -27,8 +27,11 @@ for arg in "$@"; do
 done
 
 step_start=$SECONDS
-step() {  # print the time of the previous step, announce the next
-  echo "build.sh: [$((SECONDS - step_start)) s] $*"
+step_name=""
+step() {  # close the previous step (with its duration) and announce the next
+  [ -z "$step_name" ] || echo "build.sh: $step_name took $((SECONDS - step_start)) s"
+  echo "build.sh: == $*"
+  step_name=$1
   step_start=$SECONDS
 }
 
@@ -46,15 +49,15 @@ step "build venv $VENV"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 want=$(cat pyproject.toml installers/build-requirements.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$VENV/.purrsight-build" 2>/dev/null)" != "$want" ]; then
-  "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
-  "$VENV/bin/python" -m pip install -q -r installers/build-requirements.txt .
+  "$VENV/bin/python" -m pip install -qq --upgrade pip wheel setuptools
+  "$VENV/bin/python" -m pip install -qq -r installers/build-requirements.txt .
   echo "$want" > "$VENV/.purrsight-build"
 fi
 # Always refresh the project's own code from a fresh wheel (also shipped for training).
 rm -rf "$WORK/wheel"
-"$VENV/bin/python" -m pip wheel -q --no-deps -w "$WORK/wheel" .
+"$VENV/bin/python" -m pip wheel -qq --no-deps -w "$WORK/wheel" .
 WHEEL=$(ls "$WORK"/wheel/purrsight-"$VERSION"-*.whl)
-"$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$WHEEL"
+"$VENV/bin/python" -m pip install -qq --no-deps --force-reinstall "$WHEEL"
 if "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("torch") else 1)'; then
   echo "build.sh: torch is installed in $VENV; the bundle must not contain it (rm -rf $VENV)" >&2
   exit 1
@@ -75,7 +78,7 @@ if [ "$SMOKE" -eq 1 ]; then
   "$VENV/bin/python" installers/smoke_test.py --binary "$DIST/purrsight/purrsight"
 fi
 if [ "$MAKE_DEB" -eq 0 ]; then
-  step "done (no .deb)"
+  step "done (no .deb), ${SECONDS} s in all"
   exit 0
 fi
 
@@ -125,5 +128,5 @@ if command -v fakeroot >/dev/null 2>&1; then
 else
   dpkg-deb --root-owner-group --build -Zxz "$STAGE" "$DEB" >/dev/null
 fi
-step "done"
-echo "build.sh: $DEB: $(du -m "$DEB" | cut -f1) MB (bundle ${BUNDLE_MB} MB), total ${SECONDS} s"
+step "done, ${SECONDS} s in all"
+echo "build.sh: $DEB: $(du -m "$DEB" | cut -f1) MB (bundle ${BUNDLE_MB} MB)"

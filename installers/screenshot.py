@@ -1,4 +1,4 @@
-"""Take screenshots of the Live and Timeline panels (run under a display, e.g. Xvfb).
+"""Screenshots of the Live, Timeline, Label and Teach panels (under a display, e.g. Xvfb).
 
 Used by ``installers/screenshot.sh``. Starts the real app with the given ``--source`` and
 ``--data-dir``, waits until frames (and, with a model, overlays) are on screen, grabs the
@@ -6,7 +6,9 @@ screen with ``QScreen.grabWindow`` (plus ``import -window root`` when ImageMagic
 an X-level cross-check), switches to the Timeline, waits for its chart, grabs again.
 
 ``--seed-history`` first fills the (throwaway!) data dir with a synthetic day of events and
-reports so the timeline has something to show. ``--fake-model`` uses the test fakes from
+reports so the timeline has something to show; ``--seed-clips MEDIA`` cuts a video into
+clips (some labelled) for the Label and Teach panels, and ``--fake-train`` runs the Teach
+panel's training with the test stand-in child (until the real ``finetune`` is used). ``--fake-model`` uses the test fakes from
 ``tests/app/fakes.py`` until a real bundle exists (``--bundle DIR`` uses a real one).
 """
 
@@ -35,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bundle")
     p.add_argument("--fake-model", action="store_true")
     p.add_argument("--seed-history", action="store_true")
+    p.add_argument("--seed-clips", metavar="MEDIA",
+                   help="cut this video into clips (some labelled) for the Label/Teach shots")
+    p.add_argument("--fake-train", action="store_true",
+                   help="train with the test stand-in (tests/app/finetune_child.py)")
     p.add_argument("--prefix", default="")
     p.add_argument("--wait", type=float, default=6.0, help="seconds of live view before the shot")
     return p.parse_args(argv)
@@ -80,7 +86,7 @@ def seed_history(db_path: Path, seed: int = 7) -> None:
     writer.close()
 
 
-def seed_clips(data: Path, source: Path, n: int = 8, labelled: int = 5) -> None:
+def seed_clips(data: Path, source: Path, n: int = 12, labelled: int = 9) -> None:
     """Cut ``source`` into ``n`` clips (one an hour, ending now) with the app's own clip
     encoder, give them made-up model predictions, and label the first ``labelled``."""
     from purrsight_app.clips import ClipEncoder, write_thumbnail
@@ -126,6 +132,45 @@ def seed_clips(data: Path, source: Path, n: int = 8, labelled: int = 5) -> None:
     writer.close()
 
 
+def shoot_learning(qt, app, out: Path, prefix: str, fake_train: bool) -> dict[str, Path]:
+    """Label panel (a clip loaded, played a moment, some labels tapped), then the Teach panel
+    idle with its estimate, mid-run with the loss curve, and the old-vs-new result."""
+    shots = {k: out / f"{prefix}{k}.png" for k in ("labeling", "finetune", "finetune-result")}
+    app.window.show_panel("labeling")
+    lp = app.labeling
+    pump(qt, 10, until=lambda: lp.player.preview is not None)
+    lp.player.play()
+    pump(qt, 1.2)
+    lp.player.pause()
+    lp.fields.set_value("affective_state", "content")
+    lp.fields.set_value("vocalization", "meow")
+    pump(qt, 0.3)
+    grab(qt, shots["labeling"])
+    fp = app.finetune
+    if fake_train:
+        sys.path.insert(0, str(ROOT / "tests" / "app"))
+        from fakes import FakeAnalyzer
+        from labelled_data import CHILD_ENV
+
+        from purrsight_app.pipeline.runtime_loader import LoadedRuntime
+
+        fp.controller.module = "finetune_child"
+        fp.controller.env = {**CHILD_ENV, "FT_STEPS": "40", "FT_DELAY": "0.08"}
+        fp.switcher.loader = lambda p: LoadedRuntime(FakeAnalyzer(state="playful"), None, p)
+    app.window.show_panel("finetune")
+    pump(qt, 20, until=lambda: fp.train.estimate.text().startswith(("Estimated", "No est")))
+    if fake_train or fp.available:
+        fp.train.start.click()
+        pump(qt, 30, until=lambda: len(fp.points) > 50)
+        pump(qt, 1.0)
+    grab(qt, shots["finetune"])
+    if fp.controller.running or fp.result is not None:
+        pump(qt, 120, until=lambda: fp.result_page.use.isEnabled())
+        pump(qt, 0.5)
+        grab(qt, shots["finetune-result"])
+    return shots
+
+
 def grab(qt, path: Path) -> None:
     """Grab the whole screen (what a user would see) into ``path``."""
     screen = qt.primaryScreen()
@@ -161,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_history:
         data.mkdir(parents=True, exist_ok=True)
         seed_history(data / "purrsight.db")
+    if args.seed_clips:
+        seed_clips(data, Path(args.seed_clips))
     app = build_app(AppOptions(data_dir=str(data), source=args.source, bundle=args.bundle,
                                size=(w, h), load_model=not args.fake_model,
                                settings_file=str(data / "settings.json")))
@@ -194,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     pump(qt, 15, until=lambda: not tl.jobs.busy and not tl.render_jobs.busy)
     pump(qt, 0.5)
     grab(qt, shots["week"])
+    if args.seed_clips or args.fake_train:
+        shots.update(shoot_learning(qt, app, out, args.prefix, args.fake_train))
     summary = {**app.summary(), "shots": {k: str(v) for k, v in shots.items()}, "x11": x11,
                "timeline_status": tl.status.text()}
     print(json.dumps(summary, indent=2))

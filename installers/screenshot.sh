@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Screenshots of the Live and Timeline panels under a virtual X server (Xvfb).
+# Screenshots of the Live, Timeline, Label and Teach panels under a virtual X server (Xvfb).
 #
 #   installers/screenshot.sh --source PATH|demo --data-dir DIR [--out DIR] [--size 1280x720]
-#                            [--bundle DIR | --fake-model] [--seed-history] [--install]
+#                            [--bundle DIR | --fake-model] [--seed-history]
+#                            [--seed-clips VIDEO] [--fake-train] [--install]
 #
 # Needs Debian's xvfb, libxcb-icccm4, libxcb-keysyms1 (and imagemagick for the X-level
 # cross-check); --install apt-gets whatever is missing. Writes <out>/live.png,
-# <out>/timeline.png (QScreen grabs) and <out>/live-x11.png (`import -window root`).
+# <out>/timeline.png (QScreen grabs) and <out>/live-x11.png (`import -window root`); with
+# --seed-clips/--fake-train also <out>/labeling.png, finetune.png, finetune-result.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

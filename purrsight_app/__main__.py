@@ -36,6 +36,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--offscreen-seconds", type=float, metavar="N",
                    help="like --run-seconds, on Qt's offscreen platform (smoke tests)")
     p.add_argument("--no-model", action="store_true", help="do not load the model")
+    p.add_argument("--selftest", action="store_true",
+                   help="check this installation (no display needed)")
     return p.parse_args(argv)
 
 
@@ -58,6 +60,10 @@ def _size(text: str | None) -> tuple[int, int] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.selftest:
+        from purrsight_app.selftest import run_selftest
+
+        return run_selftest(args.data_dir, bundle=args.bundle)
     if args.offscreen_seconds is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not has_display(os.environ):

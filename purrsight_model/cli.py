@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "purrsight_model.data.cli_features",
     "purrsight_model.cli_train",
     "purrsight_model.cli_evaluate",
+    "purrsight_model.cli_finetune",
 )
 
 

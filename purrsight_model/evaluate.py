@@ -165,3 +165,11 @@ def evaluate(bundle: str | Path, data_dir: str | Path, *, split: str = "all",
         "reports": report_metrics(preds),
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def evaluate_rows(bundle: str | Path, rows: list[dict[str, Any]],
+                  threads: int | None = None) -> dict[str, Any]:
+    """Compact per-head accuracy/macro-F1 of ``bundle`` on JSONL-style rows (no reports)."""
+    preds = list(predict(bundle, rows, max_reports=0, threads=threads))
+    return {head: {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
+            for head, r in head_metrics(preds).items()}

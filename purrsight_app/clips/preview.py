@@ -23,6 +23,9 @@ from purrsight_model import media
 SR = 16_000
 _LUT = (colormaps["magma"](np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)  # [256, 3]
 _BG = np.array([31, 37, 43], np.uint8)
+QUIET_TOP_DB = 12.0
+"""Brightest level of the colour scale at least this (dB of a Hann-windowed 512-point FFT
+bin; a full-scale tone is ~42 dB): background noise then looks like background noise."""
 _WAVE = np.array([79, 195, 247], np.uint8)
 
 
@@ -83,7 +86,7 @@ def spectrogram_strip(audio: np.ndarray | None, width: int = 640, height: int = 
     frames = padded[idx] * np.hanning(n_fft)[None, :].astype(np.float32)
     mag = np.abs(np.fft.rfft(frames, axis=1))  # [W, n_fft/2 + 1]
     db = 20 * np.log10(mag + 1e-6)
-    top = float(db.max())
+    top = max(float(db.max()), QUIET_TOP_DB)  # a quiet clip stays dark, not auto-gained
     norm = np.clip((db - (top - 70.0)) / 70.0, 0.0, 1.0)  # 70 dB of range
     rows = cv2.resize(norm.T[::-1].astype(np.float32), (width, spec_h),
                       interpolation=cv2.INTER_AREA)  # [spec_h, W], high freqs on top

@@ -20,7 +20,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 from purrsight_app.capture import AudioRing, FrameRing
 from purrsight_app.clips.config import ClipConfig
 from purrsight_app.clips.encoder import ClipEncodeError, ClipEncoder, even_size, fit_frame
-from purrsight_app.clips.prediction import PredictionTally
+from purrsight_app.clips.state import RecorderStats, Recording
 from purrsight_app.clips.thumbs import ThumbnailError, thumb_path_for, write_thumbnail
 from purrsight_app.paths import AppPaths
 from purrsight_app.pipeline.protocols import RecordSink
@@ -41,33 +40,6 @@ FRESH_S = 2.0
 """Input newer than this counts as live when a recording starts (picks video/audio)."""
 AUDIO_SETTLE_S = 0.3
 """Wait this long past a clip's end for the last audio blocks before finishing it."""
-
-
-@dataclass
-class _Recording:
-    t0: float
-    encoder: ClipEncoder
-    path: Path
-    id: str = field(default_factory=new_id)
-    events: set[str] = field(default_factory=set)
-    first_event: str | None = None
-    manual: bool = False
-    last_active: float = 0.0
-    end: float | None = None
-    tally: PredictionTally = field(default_factory=PredictionTally)
-    thumb_after: float = 0.0
-    """The thumbnail is the first frame at or after this time (the cat's first window)."""
-    thumb: np.ndarray | None = None  # [H, W, 3]
-
-
-@dataclass(frozen=True)
-class RecorderStats:
-    saved: int = 0
-    dropped: int = 0
-    """Recordings shorter than ``min_clip_s`` (discarded)."""
-    errors: int = 0
-    last_error: str = ""
-    last_clip: str = ""
 
 
 class ClipRecorder:
@@ -88,7 +60,7 @@ class ClipRecorder:
         self._last_frame_ts = 0.0
         self._next_keep = 0.0
         self._last_audio_ts = 0.0
-        self._rec: _Recording | None = None
+        self._rec: Recording | None = None
         self._stats = RecorderStats()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -162,7 +134,11 @@ class ClipRecorder:
         self._tick()
         if self._rec is not None:
             rec = self._rec
-            self._finish(rec, min(rec.end or self._clock(), self._latest_input()))
+            try:
+                self._finish(rec, min(rec.end or self._clock(), self._latest_input()))
+            except Exception as exc:  # noqa: BLE001 - shutting down: report, never raise
+                log.exception("clip recorder failed while stopping")
+                self._fail(f"clip recording failed: {exc}")
 
     def _tick(self) -> None:
         try:
@@ -173,6 +149,9 @@ class ClipRecorder:
             self._advance()
         except Exception as exc:  # noqa: BLE001 - a clip bug must not kill the thread
             log.exception("clip recorder failed")
+            if self._rec is not None:  # drop the broken recording, keep recording later ones
+                self._rec.encoder.abort()
+                self._rec = None
             self._fail(f"clip recording failed: {type(exc).__name__}: {exc}")
 
     def _drain_commands(self) -> None:
@@ -233,7 +212,7 @@ class ClipRecorder:
 
     # --- recording lifecycle ----------------------------------------------------------
     def _begin(self, wanted_t0: float, thumb_after: float,
-               carry: _Recording | None = None) -> _Recording | None:
+               carry: Recording | None = None) -> Recording | None:
         now = self._clock()
         t0 = max(wanted_t0, self._oldest_input(now))
         fresh_video = bool(self._buffer) and now - self._buffer[-1][0] <= FRESH_S
@@ -256,7 +235,7 @@ class ClipRecorder:
         except ClipEncodeError as exc:
             self._fail(str(exc))
             return None
-        rec = _Recording(t0=t0, encoder=enc, path=path, id=rec_id, thumb_after=thumb_after)
+        rec = Recording(t0=t0, encoder=enc, path=path, id=rec_id, thumb_after=thumb_after)
         if carry is not None:
             rec.events, rec.first_event, rec.manual = set(carry.events), carry.first_event, \
                 carry.manual
@@ -264,7 +243,7 @@ class ClipRecorder:
         self._feed_preroll(rec)
         return rec
 
-    def _feed_preroll(self, rec: _Recording) -> None:
+    def _feed_preroll(self, rec: Recording) -> None:
         for ts, img in self._buffer:
             if ts >= rec.t0:
                 self._add_frame(rec, ts, img)
@@ -291,7 +270,7 @@ class ClipRecorder:
         if rec.end is not None and now >= rec.end + AUDIO_SETTLE_S:
             self._finish(rec, rec.end)
 
-    def _finish(self, rec: _Recording, end: float) -> None:
+    def _finish(self, rec: Recording, end: float) -> None:
         self._rec = None
         try:
             duration = rec.encoder.close(end)
@@ -305,7 +284,7 @@ class ClipRecorder:
             return
         self._store(rec, duration)
 
-    def _store(self, rec: _Recording, duration: float) -> None:
+    def _store(self, rec: Recording, duration: float) -> None:
         thumb_rel = None
         if rec.thumb is None and self._buffer:
             rec.thumb = self._buffer[-1][1]
@@ -345,7 +324,7 @@ class ClipRecorder:
                 self._add_frame(rec, frame.ts, img)
 
     @staticmethod
-    def _add_frame(rec: _Recording, ts: float, img: np.ndarray) -> None:
+    def _add_frame(rec: Recording, ts: float, img: np.ndarray) -> None:
         rec.encoder.add_frame(ts, img)
         if rec.thumb is None and ts >= rec.thumb_after:
             rec.thumb = img

@@ -42,6 +42,7 @@ from purrsight_app.storage import (
     RunRecord,
     get_run,
     list_models,
+    list_runs,
     new_id,
 )
 from purrsight_model import Progress
@@ -49,7 +50,8 @@ from purrsight_model import Progress
 log = logging.getLogger(__name__)
 
 KIND = "finetune"
-MIN_ROWS = 1
+MIN_ROWS = 8
+"""The model side refuses fewer labelled clips (``check_enough``); say so before starting."""
 ESTIMATE_DIR = ".estimate"
 """Scratch export for the pre-run estimate (no ``job.json``: never taken for a run)."""
 
@@ -98,8 +100,9 @@ class FinetuneController:
                                  self.split_config)
         if result.rows < MIN_ROWS:
             shutil.rmtree(run_dir, ignore_errors=True)
-            raise FinetuneError("no usable labelled clips to train on"
-                                + (f" ({result.skipped[0]})" if result.skipped else ""))
+            why = f" ({len(result.skipped)} skipped: {result.skipped[0]})" if result.skipped else ""
+            raise FinetuneError(f"{result.rows} usable labelled clips; label at least "
+                                f"{MIN_ROWS} to fine-tune{why}")
         return Prepared(run_id, run_dir, result)
 
     def prepare_estimate(self, pairs: Sequence[tuple[ClipRow, LabelRow]]) -> ExportResult:
@@ -166,7 +169,8 @@ class FinetuneController:
 
     # --- after the run ------------------------------------------------------------------
     def pending(self) -> list[RunResult]:
-        """Finished runs not yet accepted or discarded (newest first), e.g. after a restart."""
+        """Finished runs not yet accepted or discarded (newest first), e.g. after a restart.
+        Also settles rows left "running" by an app that closed mid-run."""
         out = []
         for folder, state in finished_runs(self.paths.runs_dir):
             if state.kind != KIND or not state.last:
@@ -174,7 +178,27 @@ class FinetuneController:
             result = result_from_event(state.last, folder)
             if result.usable:
                 out.append(result)
+        self._settle_orphans()
         return out
+
+    def _settle_orphans(self) -> None:
+        conn = self._reader()
+        if conn is None:
+            return
+        try:
+            rows = [r for r in list_runs(conn) if r.kind == KIND and r.status == "running"]
+        finally:
+            conn.close()
+        current = self.run.id if self.running and self.run is not None else None
+        for row in rows:
+            if row.id == current:
+                continue
+            state = JobState.load(Path(row.path)) if row.path else None
+            if state is not None and state.status == "running":
+                continue  # finished_runs saw its process alive (another app instance)
+            self._put(RunRecord(row.id, KIND, state.status if state else "failed",
+                                row.config, row.metrics, row.started,
+                                (state.finished if state else None) or time.time(), row.path))
 
     def accept(self, result: RunResult, current: Path | None) -> tuple[str, Path]:
         """Install and register the run's bundle (inactive until swapped in); register the

@@ -102,6 +102,9 @@ def verdict(result: RunResult) -> str:
         return "Training was stopped; the partial run is kept but not offered as a model."
     rows = {r.field: r for r in comparison(result)}
     main = rows.get(MAIN_FIELD)
+    if main is not None and main.new_accuracy is not None and main.old_accuracy is None:
+        return (f"Mood accuracy on your {result.n_test} held-out clips: "
+                f"{main.new_accuracy:.0%} (no earlier model to compare with).")
     if main is None or main.old_accuracy is None or main.new_accuracy is None:
         return f"Evaluated on {result.n_test} held-out clips."
     delta = (main.new_accuracy - main.old_accuracy) * 100

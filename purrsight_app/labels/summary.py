@@ -42,7 +42,9 @@ class LabelSummary:
         """Short text lines for a panel: totals, then one field's counts."""
         out = [f"{self.labelled} of {self.clips} clips labelled"]
         if self.splits:
-            out.append(" · ".join(f"{k} {v}" for k, v in sorted(self.splits.items())))
+            test = self.splits.get("test", 0)
+            tune = sum(v for k, v in self.splits.items() if k != "test")
+            out.append(f"{tune} to learn from, {test} held out to test")
         counts = self.counts.get(field_name, {})
         if counts:
             out.append(", ".join(f"{k} {v}" for k, v in
@@ -78,7 +80,8 @@ def _warnings(labelled: int, counts: dict[str, dict[str, int]], splits: Mapping[
             out.append(f"{name.replace('_', ' ')} is imbalanced: '{big}' has "
                        f"{c[big]} of {sum(c.values())}")
     if labelled and splits.get("test", 0) < cfg.min_test:
-        out.append(f"only {splits.get('test', 0)} held-out clips: old-vs-new numbers "
+        n = splits.get("test", 0)
+        out.append(f"only {n} held-out clip{'' if n == 1 else 's'}: old-vs-new numbers "
                    "will be rough")
     return out
 

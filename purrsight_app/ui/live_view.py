@@ -159,6 +159,7 @@ class LiveView(QWidget):
                                     else "● Record")
         if b.text() != text:
             b.setText(text)
+            b.setStyleSheet("" if text == "● Record" else "QPushButton { color: #ef5350; }")
 
     def _take_frame(self) -> bool:
         frames = self.session.frames

@@ -77,10 +77,17 @@ class AlignConfig:
     class_weight_floor: float = 0.2
     """Class counts are floored at this fraction of the largest class before inverting, so a
     class with a handful of rows (e.g. 3 trills) cannot outweigh hundreds of meows."""
+    fit_splits: tuple[str, ...] = ("train",)
+    """Splits trained on (rows without a split always are). ["train", "val"] refits a final
+    model on train + validation rows for exactly ``epochs`` epochs (pick them with a
+    train-only run first): nothing is left to validate on, so the last epoch is kept."""
     augment_copies: int = 0
     """Augmented copies per training row to sample from (0 = off). They are built BEFORE the
     frozen encoders by ``purrsight-model features --augment K``; each epoch every training
     row uses its original or one of its copies, drawn at random."""
+    augment_image_copies: int = 0
+    """Copies per training photo to sample from (photos are cheap to augment, so they may
+    have more); 0 = ``augment_copies``."""
     augment_recipe: str = ""
     """Augmentation recipe id in the cache ("" = the most recently built one)."""
     feature_noise: float = 0.05

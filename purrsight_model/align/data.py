@@ -14,17 +14,24 @@ from purrsight_model.schema import UNKNOWN
 
 @dataclass
 class MediaVariant:
-    """One augmented copy of every row's image/audio features (same rows, same padding)."""
+    """Augmented copy k of the rows' image and/or audio features (same rows and padding).
 
-    image: np.ndarray  # [N, F, Di] float16/32
-    image_mask: np.ndarray  # [N, F] bool
-    audio: np.ndarray  # [N, P, Da] float16 (halves memory; cast per batch)
-    audio_mask: np.ndarray  # [N, P] bool
-    audio_scores: np.ndarray  # [N, P, S] float16
+    Photos may have more copies than clips, so each modality says which rows it covers;
+    a modality no row covers is ``None`` (saves memory)."""
+
+    image_ok: np.ndarray  # [N] bool: rows whose image/frames exist in this copy
+    audio_ok: np.ndarray  # [N] bool: rows whose audio exists in this copy
+    image: np.ndarray | None = None  # [N, F, Di] float16
+    image_mask: np.ndarray | None = None  # [N, F] bool
+    audio: np.ndarray | None = None  # [N, P, Da] float16 (halves memory; cast per batch)
+    audio_mask: np.ndarray | None = None  # [N, P] bool
+    audio_scores: np.ndarray | None = None  # [N, P, S] float16
 
     def subset(self, idx: np.ndarray) -> MediaVariant:
-        return MediaVariant(self.image[idx], self.image_mask[idx], self.audio[idx],
-                            self.audio_mask[idx], self.audio_scores[idx])
+        take = lambda x: None if x is None else x[idx]  # noqa: E731
+        return MediaVariant(self.image_ok[idx], self.audio_ok[idx], take(self.image),
+                            take(self.image_mask), take(self.audio), take(self.audio_mask),
+                            take(self.audio_scores))
 
 
 @dataclass
@@ -61,20 +68,33 @@ class AlignArrays:
             variants=[v.subset(idx) for v in self.variants],
         )
 
-    def pick_variants(self, choice: np.ndarray) -> AlignArrays:
-        """Rows with media from variant ``choice[i]`` (0 = original, k = copy k) — same rows."""
-        if not self.variants or not choice.any():
+    def pick_variants(self, rng: np.random.Generator) -> AlignArrays:
+        """Same rows, each modality taken from the original or one of the row's copies,
+        uniformly at random (image and audio drawn independently)."""
+        if not self.variants:
             return self
         image, image_mask = self.image.copy(), self.image_mask.copy()
         audio, audio_mask = self.audio.copy(), self.audio_mask.copy()
         scores = self.audio_scores.copy()
+        pick_i = draw_available(np.stack([v.image_ok for v in self.variants], 1), rng)  # [N]
+        pick_a = draw_available(np.stack([v.audio_ok for v in self.variants], 1), rng)  # [N]
         for k, var in enumerate(self.variants, start=1):
-            rows = np.flatnonzero(choice == k)
-            image[rows], image_mask[rows] = var.image[rows], var.image_mask[rows]
-            audio[rows], audio_mask[rows] = var.audio[rows], var.audio_mask[rows]
-            scores[rows] = var.audio_scores[rows]
+            rows = np.flatnonzero(pick_i == k)
+            if len(rows):
+                image[rows], image_mask[rows] = var.image[rows], var.image_mask[rows]
+            rows = np.flatnonzero(pick_a == k)
+            if len(rows):
+                audio[rows], audio_mask[rows] = var.audio[rows], var.audio_mask[rows]
+                scores[rows] = var.audio_scores[rows]
         return AlignArrays(image, image_mask, audio, audio_mask, scores, self.text,
                            self.text_mask, self.targets, self.label_keys, self.groups)
+
+
+def draw_available(ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per row, 0 (the original) or a copy k with ``ok[row, k-1]``, uniformly ([N, K] -> [N])."""
+    avail = np.concatenate([np.ones((len(ok), 1), bool), ok], axis=1)  # [N, K+1]
+    r = np.floor(rng.random(len(ok)) * avail.sum(1)).astype(np.int64)  # [N] rank among options
+    return np.argmax(avail.cumsum(1) > r[:, None], axis=1)
 
 
 def discover_heads(cfg: AlignConfig, rows: Sequence[dict]) -> tuple[HeadSpec, ...]:
@@ -146,7 +166,7 @@ def make_batch(
     (a random cached augmented copy per row, step/modality dropout, feature noise)."""
     sub = arrays.subset(idx)
     if rng is not None and sub.variants:
-        sub = sub.pick_variants(rng.integers(0, len(sub.variants) + 1, len(idx)))
+        sub = sub.pick_variants(rng)
     image, image_mask = sub.image.copy(), sub.image_mask.copy()
     audio, audio_mask = sub.audio.copy(), sub.audio_mask.copy()
     if rng is not None and cfg is not None:

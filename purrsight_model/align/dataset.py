@@ -22,8 +22,7 @@ from purrsight_model.progress import TrainingError
 
 log = logging.getLogger(__name__)
 
-TRAIN_SPLITS = ("train", None)  # rows without a split count as training rows
-VAL_SPLITS = ("val",)
+VAL_SPLIT = "val"
 
 
 def row_dict(row: Row) -> dict:
@@ -77,22 +76,25 @@ def load_align_data(cfg: AlignConfig):  # -> AlignData (import cycle avoided)
         raise TrainingError("Phase 1 needs `data` (alignment JSONL) and `cache` (feature cache)")
     rows = read_rows(cfg.data)
     cache = FeatureCache(cfg.cache)
-    train_rows = [r for r in rows if r.split in TRAIN_SPLITS]
-    val_rows = [r for r in rows if r.split in VAL_SPLITS]
+    fit = (*cfg.fit_splits, None)  # rows without a split count as training rows
+    train_rows = [r for r in rows if r.split in fit]
+    val_rows = [r for r in rows if r.split == VAL_SPLIT and VAL_SPLIT not in fit]
     heads = discover_heads(cfg, [row_dict(r) for r in train_rows])
     out = []
+    kept = []
     for part in (train_rows, val_rows):
         batch = load_split(part, cache, max_frames=cfg.max_frames, max_patches=cfg.max_patches)
         out.append(arrays_from_batch(batch, part, heads))
-    if cfg.augment_copies > 0:
-        add_variants(out[0], train_rows, cache, cfg)
+        kept.append([part[i] for i in batch.index])
+    if cfg.augment_copies > 0 or cfg.augment_image_copies > 0:
+        add_variants(out[0], kept[0], cache, cfg)
     log.info("Phase 1 data: %d train / %d val rows, heads %s", len(out[0]), len(out[1]),
              [h.name for h in heads])
     return AlignData(out[0], out[1], heads)
 
 
 def pick_recipe(cache: FeatureCache, cfg: AlignConfig) -> tuple[str, int]:
-    """(recipe id, copies to use) for ``cfg``; a clear error if the cache has none."""
+    """(recipe id, copies to load) for ``cfg``; a clear error if the cache has none."""
     recipes = cache.augment_recipes()
     if cfg.augment_recipe:
         if cfg.augment_recipe not in recipes:
@@ -108,32 +110,69 @@ def pick_recipe(cache: FeatureCache, cfg: AlignConfig) -> tuple[str, int]:
                                 f"features --augment {cfg.augment_copies}` or set "
                                 f"augment_copies: 0")
         recipe = max(current, key=lambda k: current[k].get("updated", 0.0))
-    copies = min(cfg.augment_copies, int(recipes[recipe].get("copies", 0)))
-    if copies < cfg.augment_copies:
-        log.warning("recipe %s has %d copies; using those (asked for %d)", recipe, copies,
-                    cfg.augment_copies)
-    return recipe, copies
+    built = recipes[recipe].get("copies", 0)
+    built = max(built.values(), default=0) if isinstance(built, dict) else int(built)
+    wanted = max(cfg.augment_copies, cfg.augment_image_copies)
+    if built < wanted:
+        log.warning("recipe %s has %d copies; using those (asked for %d)", recipe, built,
+                    wanted)
+    return recipe, min(wanted, built)
 
 
 def add_variants(train: AlignArrays, rows: Sequence[Row], cache: FeatureCache,
                  cfg: AlignConfig) -> None:
-    """Attach the cached augmented copies of the training rows to ``train`` (in place)."""
+    """Attach the cached augmented copies of the training rows to ``train`` (in place).
+
+    ``rows`` are the rows of ``train`` (in order). Copy k is read only for the rows that may
+    use it (clips up to ``augment_copies``, photos up to ``augment_image_copies``)."""
     recipe, copies = pick_recipe(cache, cfg)
-    n, f, p = len(train), train.image.shape[1], train.audio.shape[1]
+    has_image, has_audio = train.image_mask.any(-1), train.audio_mask.any(-1)  # [N]
     for k in range(1, copies + 1):
-        batch = load_split(rows, cache, max_frames=cfg.max_frames, max_patches=cfg.max_patches,
-                           variant=f"{recipe}/{k}")
-        var = arrays_from_batch(batch, rows, ())
-        if len(var) != n:
-            raise TrainingError(f"augmented copy {k} covers {len(var)} rows, expected {n}")
-        if batch.original:
-            log.info("copy %d: %d of %d rows have no augmented copy (original used)", k,
-                     len(batch.original), n)
-        train.variants.append(MediaVariant(
-            _fit(var.image, f), _fit(var.image_mask, f),
-            _fit(var.audio, p).astype(np.float16), _fit(var.audio_mask, p),
-            _fit(var.audio_scores, p).astype(np.float16)))
-    log.info("Phase 1: %d augmented copies per training row (recipe %s)", copies, recipe)
+        want_i = has_image & (k <= (cfg.augment_image_copies or cfg.augment_copies))
+        want_a = has_audio & (k <= cfg.augment_copies)
+        sel = np.flatnonzero(want_i | want_a)
+        if not len(sel):
+            break
+        part = [rows[i] for i in sel]
+        batch = load_split(part, cache, max_frames=cfg.max_frames,
+                           max_patches=cfg.max_patches, variant=f"{recipe}/{k}")
+        if len(batch) != len(sel):
+            raise TrainingError(f"augmented copy {k}: features of {len(sel) - len(batch)} "
+                                f"training rows vanished from {cache.root}")
+        found = np.zeros(len(train), bool)
+        found[sel] = True
+        found[sel[batch.original]] = False
+        train.variants.append(_variant(train, sel, arrays_from_batch(batch, part, ()),
+                                       found & want_i, found & want_a))
+        log.info("copy %d: %d photos/videos, %d clips", k, (found & want_i).sum(),
+                 (found & want_a).sum())
+    log.info("Phase 1: augmented copies of recipe %s", recipe)
+
+
+def _variant(train: AlignArrays, sel: np.ndarray, var: AlignArrays, image_ok: np.ndarray,
+             audio_ok: np.ndarray) -> MediaVariant:
+    """Scatter the arrays of rows ``sel`` into full-size, train-shaped (float16) arrays."""
+    out = MediaVariant(image_ok, audio_ok)
+    n, f, p = len(train), train.image.shape[1], train.audio.shape[1]
+    if image_ok.any():
+        out.image = _compact((n, f, train.image.shape[2]), var.image)
+        out.image_mask = np.zeros((n, f), bool)
+        out.image[sel], out.image_mask[sel] = _fit(var.image, f), _fit(var.image_mask, f)
+    if audio_ok.any():
+        out.audio = _compact((n, p, train.audio.shape[2]), var.audio)
+        out.audio_mask = np.zeros((n, p), bool)
+        out.audio_scores = np.zeros((n, p, train.audio_scores.shape[2]), np.float16)
+        out.audio[sel], out.audio_mask[sel] = _fit(var.audio, p), _fit(var.audio_mask, p)
+        if var.audio_scores.shape[2] == train.audio_scores.shape[2]:
+            out.audio_scores[sel] = _fit(var.audio_scores, p)
+    return out
+
+
+def _compact(shape: tuple[int, ...], like: np.ndarray) -> np.ndarray:
+    """Zeros in float16 (halves the memory of the copies) unless ``like``'s values would
+    overflow it (encoder features are small; float32 then, never inf)."""
+    fits = not like.size or float(np.abs(like).max()) < 6e4
+    return np.zeros(shape, np.float16 if fits else np.float32)
 
 
 def _fit(x: np.ndarray, steps: int) -> np.ndarray:

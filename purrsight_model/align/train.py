@@ -241,7 +241,7 @@ def _end_epoch(model, trained, optimizer, data, out, state, total, last_loss,
     result = evaluate_split(model, data.val) if len(data.val) else {"heads": {}, "retrieval": {}}
     score = selection_score(result)
     state["epoch"] += 1
-    improved = score > state["best"] + 1e-4
+    improved = score > state["best"] + 1e-4 or not len(data.val)  # no val: keep the latest
     if improved:
         state["best"], state["bad_epochs"] = score, 0
         ckpt.save_model(model, out, {"val_score": score, "epoch": state["epoch"]})
@@ -260,6 +260,8 @@ def _summary(result: dict) -> dict[str, float]:
     flat = {f"{h}_macro_f1": r["macro_f1"] for h, r in result["heads"].items()}
     flat.update({f"{h}_acc": r["accuracy"] for h, r in result["heads"].items()})
     flat.update({f"{k}_R@1": r["R@1"] for k, r in result["retrieval"].items()})
+    if "call_type" in result:
+        flat["call_type_macro_f1"] = result["call_type"]["macro_f1"]
     return flat
 
 

@@ -28,10 +28,13 @@ SR = 16000
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """One augmentation recipe. Changing any field but ``copies`` gives a new recipe id."""
+    """One augmentation recipe. Changing any field but the copy counts gives a new recipe id."""
 
     copies: int = 4
-    """Augmented copies stored per training file (the original is always kept too)."""
+    """Augmented copies stored per training audio file or video (the original is kept too)."""
+    image_copies: int = 0
+    """Copies per still image (a photo encodes ~30x faster than a clip, so more are cheap);
+    0 = ``copies``."""
     speed: tuple[float, float] = (0.94, 1.06)
     """Playback-rate range (resampling: pitch and tempo change together)."""
     speed_prob: float = 0.5
@@ -58,10 +61,14 @@ class AugmentConfig:
     """Base seed of the recipe."""
 
     def recipe_id(self) -> str:
-        """Short hash of every field except ``copies`` (more copies extend a recipe)."""
-        fields = {k: v for k, v in asdict(self).items() if k != "copies"}
+        """Short hash of every field except the copy counts (more copies extend a recipe)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("copies", "image_copies")}
         blob = json.dumps(fields, sort_keys=True, default=list).encode()
         return "aug-" + hashlib.sha256(blob).hexdigest()[:10]
+
+    def copies_for(self, kind: str) -> int:
+        """Copies stored per file of ``kind`` ("image", "audio" or "video")."""
+        return (self.image_copies or self.copies) if kind == "image" else self.copies
 
     def variant(self, copy: int) -> str:
         """Cache variant name of copy ``copy`` (1-based)."""

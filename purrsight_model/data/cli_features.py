@@ -30,7 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--augment", type=int, default=0, metavar="K",
                    help="also store K augmented copies of every training row's media "
                         "(gain, noise, shift, speed, mixing; crops, flips, colour)")
+    p.add_argument("--augment-images", type=int, default=0, metavar="K",
+                   help="augmented copies per still image (default: same as --augment)")
     p.add_argument("--augment-seed", type=int, default=0, help="seed of the augmentation recipe")
+    p.add_argument("--augment-splits", default="train",
+                   help="comma-separated splits to augment (rows without a split always are); "
+                        "'train,val' prepares a final refit on train + val; never 'test'")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -71,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         if ds.skipped:
             log.warning("%s: %d malformed lines skipped", path, len(ds.skipped))
         rows.extend(ds)
+    if args.augment > 0 and "test" in [s.strip() for s in args.augment_splits.split(",")]:
+        log.error("--augment-splits must not include 'test': held-out media stays as recorded")
+        return 2
     kinds = {k for r in rows for k in r.media}
     need = {"text"} | ({"image"} if kinds & {"image", "video"} else set()) | (
         {"audio"} if kinds & {"audio", "video"} else set())
@@ -92,11 +100,14 @@ def _augment(rows, args: argparse.Namespace, cfg, encoders: dict, result) -> Non
     from purrsight_model.data.augment import AugmentConfig
     from purrsight_model.data.feature_cache import build_augmented
 
-    aug = AugmentConfig(copies=args.augment, seed=args.augment_seed)
+    aug = AugmentConfig(copies=args.augment, image_copies=args.augment_images,
+                        seed=args.augment_seed)
     media = {k: v for k, v in encoders.items() if k in ("image", "audio")}
+    splits = (*(s.strip() for s in args.augment_splits.split(",") if s.strip()), None)
     extra = build_augmented(rows, args.out, aug, cfg=cfg, progress=not args.no_progress,
-                            **media)
-    print(f"augmentation recipe {aug.recipe_id()}: {args.augment} copies per training file")
+                            splits=splits, **media)
+    print(f"augmentation recipe {aug.recipe_id()}: {aug.copies} copies per training clip, "
+          f"{aug.copies_for('image')} per photo")
     result.computed.update(extra.computed)
     result.cached.update(extra.cached)
     result.errors.extend(extra.errors)

@@ -270,10 +270,11 @@ class _AugWorker(_Worker):
     def __init__(self, cache: FeatureCache, cfg: FeatureConfig, sr: int,
                  aug: AugmentConfig) -> None:
         super().__init__(cache, cfg, sr)
-        self.variants = [aug.variant(k) for k in range(1, aug.copies + 1)]
+        self.aug = aug
 
     def is_cached(self, kind: str, sha: str) -> bool:
-        return all(self.has_entry(kind, sha, v) for v in self.variants)
+        return all(self.has_entry(kind, sha, self.aug.variant(k))
+                   for k in range(1, self.aug.copies_for(kind) + 1))
 
 
 class _AugEncoder:
@@ -286,7 +287,7 @@ class _AugEncoder:
 
     def add(self, item: _Decoded, pool: list[tuple[str, np.ndarray]]) -> None:
         """Store every missing copy of ``item``; ``pool`` = (sha, waveform) mixing partners."""
-        for k in range(1, self.aug.copies + 1):
+        for k in range(1, self.aug.copies_for(item.kind) + 1):
             variant = self.aug.variant(k)
             if self.worker.has_entry(item.kind, item.sha, variant):
                 continue
@@ -367,27 +368,38 @@ def _mix_pool(jobs: list[tuple[str, Path]], worker: _AugWorker, workers: int
 
 def build_augmented(rows: Sequence[Row], root: str | Path, aug: AugmentConfig, *,
                     image: ImageEncoder | None = None, audio: AudioEncoder | None = None,
-                    cfg: FeatureConfig = FeatureConfig(), progress: bool = True) -> FeatureRun:
-    """Store ``aug.copies`` augmented copies of every training row's media (resumable).
+                    cfg: FeatureConfig = FeatureConfig(), progress: bool = True,
+                    splits: Sequence[str | None] = AUGMENT_SPLITS) -> FeatureRun:
+    """Store augmented copies of every training row's media (resumable; ``aug.copies`` per
+    clip, ``aug.image_copies`` per photo).
 
-    Only rows with split ``train`` (or none) are augmented: validation and test media must
-    stay as recorded. Audio files are mixed only with files of the same label group.
+    Only rows of ``splits`` are augmented (default: ``train`` and rows without a split). Test
+    media must stay as recorded; validation media only gets copies for a final refit on
+    train + val (Phase 1 never reads copies of rows it validates on). Audio files are mixed
+    only with files of the same label group, within the same split.
     """
     t0 = time.perf_counter()
     cache = FeatureCache(root, image.version if image else None,
                          audio.version if audio else None, None, fps=cfg.fps)
     cache.write_meta({k: e.dim for k, e in (("image", image), ("audio", audio)) if e})
-    cache.write_augment_meta(aug.recipe_id(), aug.to_dict(), aug.copies)
+    cache.write_augment_meta(aug.recipe_id(), aug.to_dict(),
+                             {k: aug.copies_for(k) for k in ("image", "audio", "video")
+                              if (k == "image" and image) or (k != "image" and audio)
+                              or (k == "video" and (image or audio))})
     run = FeatureRun()
     worker = _AugWorker(cache, cfg, audio.sample_rate if audio else 16000, aug)
     encoder = _AugEncoder(worker, image, audio, aug, run)
-    selected = [r for r in rows if r.split in AUGMENT_SPLITS]
-    groups = _label_groups(selected, image is not None, audio is not None)
+    if "test" in splits:
+        raise ValueError("test media must never be augmented")
+    groups = []
+    for split in dict.fromkeys(splits):  # mixing partners never cross splits
+        part = [r for r in rows if r.split == split]
+        groups += _label_groups(part, image is not None, audio is not None)
     bar = tqdm(total=sum(map(len, groups)), desc="augment", unit="file", disable=not progress)
     for jobs in groups:
         todo = _pending(jobs, worker)
         for kind, _ in set(jobs) - set(todo):
-            run.cached[f"{kind}+aug"] += aug.copies
+            run.cached[f"{kind}+aug"] += aug.copies_for(kind)
         bar.update(len(jobs) - len(todo))
         if not todo:
             continue

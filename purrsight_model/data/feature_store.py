@@ -113,15 +113,20 @@ class FeatureCache:
                      lambda f: f.write(json.dumps(meta, indent=2).encode()))
 
     def augment_recipes(self) -> dict[str, dict[str, Any]]:
-        """Recipe id -> ``{"config": {...}, "copies": k}`` of augmented copies built so far."""
+        """Recipe id -> ``{"config": {...}, "copies": {kind: k}}`` of the copies built so far."""
         return dict(self.read_meta().get("augment", {}))
 
-    def write_augment_meta(self, recipe_id: str, config: dict[str, Any], copies: int) -> None:
-        """Record a recipe (``copies`` only grows: a smaller rebuild keeps the larger count)."""
+    def write_augment_meta(self, recipe_id: str, config: dict[str, Any],
+                           copies: dict[str, int]) -> None:
+        """Record a recipe and its copies per media kind (counts only grow: a smaller rebuild
+        keeps the larger count)."""
         meta = self.read_meta()
         recipes = meta.setdefault("augment", {})
-        old = recipes.get(recipe_id, {}).get("copies", 0)
-        recipes[recipe_id] = {"config": config, "copies": max(int(copies), int(old)),
+        old = recipes.get(recipe_id, {}).get("copies", {})
+        if not isinstance(old, dict):  # early format: one count for every kind
+            old = dict.fromkeys(("image", "audio", "video"), int(old))
+        merged = {k: max(int(copies.get(k, 0)), int(old.get(k, 0))) for k in {*copies, *old}}
+        recipes[recipe_id] = {"config": config, "copies": merged,
                               "updated": time.time(),
                               "versions": {k: getattr(self, f"{k}_version")
                                            for k in ("image", "audio")}}

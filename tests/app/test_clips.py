@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -227,3 +229,16 @@ def test_preview_frames_audio_and_strip(tmp_path) -> None:
     assert p.strip.shape == (96, 640, 3) and p.strip.std() > 5  # a tone paints something
     assert p.frame_at(1.0) is p.frames[int(np.searchsorted(p.times, 1.0, "right")) - 1]
     assert math.isclose(p.duration, 2.0, abs_tol=0.15)
+
+
+def test_clip_label_finetune_packages_import_neither_qt_nor_torch() -> None:
+    """They run on worker threads and in the packaged (torch-free) app."""
+    code = ("import sys, purrsight_app.clips, purrsight_app.clips.preview, "
+            "purrsight_app.clips.playback, purrsight_app.labels, purrsight_app.labels.transfer, "
+            "purrsight_app.finetune\n"
+            "print(','.join(m for m in ('PySide6', 'torch', 'transformers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""

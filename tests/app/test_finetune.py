@@ -204,7 +204,7 @@ def test_controller_cancel_keeps_partial_run(rig) -> None:
 
 def test_controller_refuses_empty_data_and_reports_child_errors(rig, tmp_path) -> None:
     ctl, paths, store, writer = rig
-    with pytest.raises(FinetuneError, match="no usable labelled clips"):
+    with pytest.raises(FinetuneError, match="0 usable labelled clips; label at least 8"):
         ctl.prepare([])
     pairs = labeled_clips(store.reader())
     prepared = ctl.prepare(pairs)
@@ -216,3 +216,17 @@ def test_controller_refuses_empty_data_and_reports_child_errors(rig, tmp_path) -
     assert "bad dataset" in (prepared.run_dir / "job.log").read_text()
     with pytest.raises(EstimateError, match="estimate failed"):
         ctl.estimate(FinetunePlan("1"), prepared.export.align)
+
+
+def test_rows_left_running_by_a_closed_app_are_settled(rig) -> None:
+    from purrsight_app.jobs import JobState
+    from purrsight_app.storage import RunRecord
+
+    ctl, paths, store, writer = rig
+    run_dir = paths.runs_dir / "orphan"
+    JobState("finetune", [], status="running", pid=999_999_999).save(run_dir)
+    writer.put(RunRecord("orphan", "finetune", "running", started=1.0, path=str(run_dir)))
+    writer.flush(5)
+    assert ctl.pending() == []
+    writer.flush(5)
+    assert get_run(store.reader(), "orphan").status == "failed"

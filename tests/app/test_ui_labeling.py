@@ -113,3 +113,34 @@ def test_labeling_layout_fits_and_is_tappable(make_app, qtbot, size) -> None:
     scroll_area = panel.scroll.viewport().rect()
     first_row = moods[0].mapTo(panel.scroll.viewport(), moods[0].rect().topLeft())
     assert scroll_area.contains(first_row), "the mood row must be visible without scrolling"
+
+
+def test_dropping_media_and_jsonl_imports_them(make_app, qtbot, tmp_path) -> None:
+    from labelled_data import tiny_clip
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    app = make_app(source="mic")
+    qtbot.waitUntil(app.session.ready.is_set, timeout=5000)
+    app.window.show_panel("labeling")
+    panel = app.labeling
+    folder = tmp_path / "dropped"
+    folder.mkdir()
+    tiny_clip(folder / "a.mp4")
+    labelled = tmp_path / "other.mp4"
+    tiny_clip(labelled, level=40)
+    jsonl = tmp_path / "labels.jsonl"
+    jsonl.write_text('{"text": "x", "video": "other.mp4", '
+                     '"labels": {"affective_state": "anxious"}, "description": "at the vet"}\n')
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder)), QUrl.fromLocalFile(str(jsonl))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    panel.dropEvent(event)
+    qtbot.waitUntil(lambda: "imported 2 clip(s), 1 with labels" in panel.status.text(),
+                    timeout=10000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)  # the unlabelled one
+    panel.set_mode("done")
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)
+    assert panel.fields.value("affective_state") == "anxious"
+    assert panel.fields.description.text() == "at the vet"

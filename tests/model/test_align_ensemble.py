@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from purrsight_model.align import checkpoint as ckpt
-from purrsight_model.align.data import MediaVariant, make_batch
+from purrsight_model.align.data import MediaVariant, draw_available, make_batch
 from purrsight_model.align.evaluate import embed_all, evaluate_split
 from purrsight_model.align.model import AlignModel, pool_scores
 from purrsight_model.align.train import AlignData, class_weights, train_align
@@ -75,33 +75,47 @@ def test_class_weight_floor_tames_tiny_classes() -> None:
     assert torch.equal(class_weights(y, 4, False), torch.ones(4))
 
 
-def with_variants(n: int, seed: int, copies: int = 2):
+def with_variants(n: int, seed: int, copies: int = 2, image_copies: int = 0):
+    """Copy k shifts every feature by 100 k; photos may have more copies than clips."""
     arrays = synthetic(n, seed)
-    for k in range(1, copies + 1):
-        arrays.variants.append(MediaVariant(
-            arrays.image + 100 * k, arrays.image_mask, (arrays.audio + 100 * k).astype(np.float16),
-            arrays.audio_mask, arrays.audio_scores.astype(np.float16)))
+    ok = np.ones(n, bool)
+    for k in range(1, max(copies, image_copies) + 1):
+        var = MediaVariant(ok, ok & (k <= copies), (arrays.image + 100 * k).astype(np.float16),
+                           arrays.image_mask)
+        if k <= copies:
+            var.audio = (arrays.audio + 100 * k).astype(np.float16)
+            var.audio_mask, var.audio_scores = arrays.audio_mask, arrays.audio_scores
+        arrays.variants.append(var)
     return arrays
 
 
 def test_batches_draw_augmented_copies_only_when_training() -> None:
-    arrays = with_variants(64, 0)
-    idx = np.arange(64)
+    arrays = with_variants(300, 0, copies=2, image_copies=5)
+    idx = np.arange(300)
     plain = make_batch(arrays, idx)
     assert torch.equal(plain.audio, torch.from_numpy(arrays.audio))
     cfg = tiny_cfg(patch_dropout=0.0, modality_dropout=0.0, feature_noise=0.0)
     train = make_batch(arrays, idx, np.random.default_rng(0), cfg)
-    shift = (train.audio - plain.audio)[:, 0, 0].round()  # 0, 100 or 200 per row
+    shift = (train.audio - plain.audio)[:, 0, 0].round().numpy()  # 0, 100 or 200 per row
     assert set(shift.tolist()) == {0.0, 100.0, 200.0}
-    img_shift = (train.image - plain.image)[:, 0, 0].round()
-    assert torch.equal(img_shift, shift)  # a row's image and audio come from one copy
+    img_shift = (train.image - plain.image)[:, 0, 0].round().numpy()
+    assert set(img_shift.tolist()) == {100.0 * k for k in range(6)}  # photos: 5 copies
+    assert 30 < (img_shift == 0).sum() < 70  # the original is one of 6 equally likely views
     assert train.audio.dtype == torch.float32
+
+
+def test_draw_available_only_picks_existing_copies() -> None:
+    ok = np.array([[False, False], [True, False], [True, True]])
+    picks = np.stack([draw_available(ok, np.random.default_rng(s)) for s in range(200)])
+    assert set(picks[:, 0]) == {0} and set(picks[:, 1]) == {0, 1}
+    assert set(picks[:, 2]) == {0, 1, 2}
 
 
 def test_subset_keeps_variants_aligned() -> None:
     arrays = with_variants(10, 1)
     sub = arrays.subset(np.array([7, 2]))
-    assert np.allclose(sub.variants[1].image, arrays.image[[7, 2]] + 200)
+    assert np.allclose(sub.variants[1].image, arrays.image[[7, 2]] + 200, atol=0.2)
+    assert sub.variants[0].audio_ok.shape == (2,)
 
 
 def test_ensemble_with_copies_trains_and_reloads(tmp_path) -> None:

@@ -23,7 +23,7 @@ def test_packaged_encoders_export_and_see_a_cat(tmp_path) -> None:
     from purrsight_model.media import load_audio, load_image
     from purrsight_model.runtime import Analyzer
 
-    photo, meow = DEMO / "chelsea.png", DEMO / "F_IND01_EU_FN_ELI01_104.wav"
+    photo, meow = DEMO / "chelsea.png", DEMO / "I_CAN01_EU_FN_GIA01_305.wav"
     if not (photo.is_file() and meow.is_file()):
         pytest.skip("demo media not in this checkout")
     cfg = AlignConfig(dim=64, hidden=64, dropout=0.0)
@@ -36,6 +36,6 @@ def test_packaged_encoders_export_and_see_a_cat(tmp_path) -> None:
     assert analyzer.bundle.manifest["encoders"]["image"].startswith("mobilenet_v2-")
     obs = analyzer.analyze(load_image(photo), load_audio(meow)[:15360])
     assert obs.cat_visible > 0.5  # ImageNet's cat classes on a cat photo
-    assert obs.cat_heard > 0.2 and max(obs.calls, key=obs.calls.get) == "meow"
+    assert obs.cat_heard > 0.5 and obs.calls["meow"] > max(obs.calls["hiss"], obs.calls["purr"])
     vec = analyzer.embed_text("a cat meowing")
     assert vec.shape == (64,) and np.isclose(np.linalg.norm(vec), 1.0, atol=1e-5)

@@ -217,10 +217,11 @@ def _split_rows(dataset: Path) -> list:
     return out
 
 
-def _augment(rows, out: Path, audio=None, copies: int = 2):
+def _augment(rows, out: Path, audio=None, copies: int = 2, **kw):
     encs = {"image": FakeImage(), "audio": audio or FakeAudio()}
     aug = AugmentConfig(copies=copies, noise_prob=0.0, mix_prob=1.0)
-    run = build_augmented(rows, out, aug, cfg=FeatureConfig(workers=1), progress=False, **encs)
+    run = build_augmented(rows, out, aug, cfg=FeatureConfig(workers=1), progress=False,
+                          **encs, **kw)
     return aug, run, encs
 
 
@@ -240,7 +241,8 @@ def test_augmented_copies_only_for_training_rows(dataset: Path, tmp_path: Path):
     assert not np.allclose(copies[0], original) and not np.allclose(copies[0], copies[1])
     sha = cache.sha(a2)
     assert (out / FakeAudio.version / aug.recipe_id() / sha[:2] / f"{sha}.2.npz").is_file()
-    assert cache.augment_recipes()[aug.recipe_id()]["copies"] == 2
+    assert cache.augment_recipes()[aug.recipe_id()]["copies"] == {"image": 2, "audio": 2,
+                                                                  "video": 2}
     assert json.loads((out / "cache.json").read_text())["audio"]["version"] == FakeAudio.version
 
 
@@ -290,9 +292,23 @@ def test_cli_features_augment(dataset: Path, tmp_path: Path, monkeypatch: pytest
     cli_features.add_parser(parser.add_subparsers())
     out = tmp_path / "cache"
     args = parser.parse_args(["features", str(dataset), "--out", str(out), "--no-progress",
-                              "--workers", "0", "--augment", "3"])
+                              "--workers", "0", "--augment", "3", "--augment-images", "5"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
-    assert "3 copies per training file" in printed and "'audio+aug': 12" in printed
+    assert "3 copies per training clip, 5 per photo" in printed
+    assert "'audio+aug': 12" in printed and "'image+aug': 10" in printed
     (recipe,) = FeatureCache(out).augment_recipes()
     assert FeatureCache(out).audio(dataset.parent / "media/a3.wav", f"{recipe}/3") is not None
+
+
+def test_validation_copies_for_a_refit_but_never_test(dataset: Path, tmp_path: Path):
+    out = tmp_path / "cache"
+    rows = _split_rows(dataset)
+    aug, run, _ = _augment(rows, out, splits=("train", "val", None))
+    cache = FeatureCache(out)
+    media = dataset.parent / "media"
+    assert cache.audio(media / "a1.wav", aug.variant(2)) is not None  # val: for a refit
+    assert cache.audio(media / "a3.wav", aug.variant(1)) is None  # test: never
+    assert run.computed["audio+aug"] == 3 * 2
+    with pytest.raises(ValueError, match="test"):
+        _augment(rows, out, splits=("train", "test"))

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from purrsight_app.ui.theme import ACCENT, BACKGROUND, MUTED, TEXT, WARN
 from purrsight_app.ui.timeline.render import ChartImage
+from purrsight_model import Progress
 
 DPI = 100
 PHASE_COLORS = {"align": ACCENT, "instruct": WARN}
@@ -26,8 +27,22 @@ _LOCK = threading.Lock()
 class LossPoint:
     phase: str
     step: int
-    """Global event number (x axis: training progress across phases)."""
+    """Global point number (x axis: training progress across phases)."""
     loss: float
+    source_step: int = -1
+    """The job's own step counter (to skip an epoch's repeated event)."""
+
+
+def add_point(points: list[LossPoint], event: Progress) -> bool:
+    """Append the event's loss; False when it has none or repeats the last step (epoch-end
+    events carry the same loss again with their metrics)."""
+    if event.loss is None:
+        return False
+    last = points[-1] if points else None
+    if last is not None and (last.phase, last.source_step) == (event.phase, event.step):
+        return False
+    points.append(LossPoint(event.phase, len(points), float(event.loss), event.step))
+    return True
 
 
 def render_curve(points: Sequence[LossPoint], width: int, height: int,

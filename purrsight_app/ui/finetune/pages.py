@@ -2,7 +2,7 @@
 
 Train: dataset summary, choices, honest ETA, start/cancel, progress, loss curve, log.
 Result: old vs new model on the owner's held-out clips, "Use this model" / "Discard".
-Models: every registered model, the one in use marked, roll back to any.
+(Models: ``models.py``.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purrsight_app.ui.theme import MUTED, TOUCH_PX, WARN
+from purrsight_app.ui.theme import ACCENT, MUTED, TOUCH_PX, WARN
 from purrsight_app.ui.timeline.chart_view import ChartView
 
 
@@ -35,6 +34,9 @@ def big_button(text: str, parent: QWidget, checkable: bool = False) -> QPushButt
     b = QPushButton(text, parent)
     b.setMinimumHeight(TOUCH_PX)
     b.setCheckable(checkable)
+    # Touch targets: no keyboard focus, so a button disabled mid-run never hands focus to a
+    # widget inside the scrolled column (which would scroll it away from the summary).
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return b
 
 
@@ -64,7 +66,8 @@ class TrainPage(QWidget):
         self.base = note(self)
         self.mix = QCheckBox("Mix in shipped cat data", self)
         self.mix.setMinimumHeight(TOUCH_PX)
-        self.mix_choose = big_button("Folder…", self)
+        self.mix.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.mix_choose = big_button("Choose…", self)
         self.mix_path = note(self)
         self.estimate = note(self)
         self.start = big_button("Start training", self)
@@ -90,11 +93,13 @@ class TrainPage(QWidget):
         v.setSpacing(6)
         v.addWidget(self.summary)
         v.addWidget(self.warnings)
-        v.addLayout(_row(self.phase1, self.phase12))
+        v.addLayout(row(self.phase1, self.phase12))
         v.addWidget(self.phase_help)
         v.addWidget(self.base)
-        v.addLayout(_row(self.mix, self.mix_choose))
-        v.addWidget(self.mix_path)
+        v.addWidget(self.mix)
+        path_row = row(self.mix_choose)
+        path_row.addWidget(self.mix_path, 1)
+        v.addLayout(path_row)
         v.addWidget(self.estimate)
         v.addStretch(1)
         scroll = QScrollArea(self)
@@ -102,23 +107,26 @@ class TrainPage(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(controls)
-        scroll.setMinimumWidth(270)
+        scroll.setMinimumWidth(280)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.curve)
         right.addWidget(self.log)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        right.setSizes([300, 200])
         body = QSplitter(Qt.Orientation.Horizontal, self)
         body.addWidget(scroll)
         body.addWidget(right)
         body.setStretchFactor(0, 2)
         body.setStretchFactor(1, 3)
+        body.setSizes([300, 420])
         body.setChildrenCollapsible(False)
         status = QVBoxLayout()
         status.setSpacing(2)
         status.addWidget(self.progress)
         status.addWidget(self.eta)
-        bar = _row(self.start, self.cancel)
+        bar = row(self.start, self.cancel)
         bar.addLayout(status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -142,9 +150,18 @@ class ResultPage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.explain = note(self)
+        self.explain.setText(
+            "Old = the model in use now, new = the one just trained. Both were tested on your "
+            "held-out clips, which training never saw. Accuracy = share of clips where the "
+            "model's answer matched your label; F1 averages over classes, so rare moods count "
+            "as much as common ones.")
         self.use = big_button("Use this model", self)
+        self.use.setStyleSheet(f"QPushButton:enabled {{ background: #0d47a1; "
+                               f"border-color: {ACCENT}; font-weight: bold; }}")
         self.discard = big_button("Discard", self)
         self.status = note(self)
         for b in (self.use, self.discard):
@@ -154,34 +171,13 @@ class ResultPage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
-        row = _row(self.use, self.discard)
-        row.addWidget(self.status, 1)
-        layout.addLayout(row)
+        layout.addWidget(self.explain)
+        bar = row(self.use, self.discard)
+        bar.addWidget(self.status, 1)
+        layout.addLayout(bar)
 
 
-class ModelsPage(QWidget):
-    """Registered models (newest first); roll back to any of them."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.list = QListWidget(self)
-        self.list.setWordWrap(True)
-        self.use = big_button("Use selected model", self)
-        self.refresh = big_button("Refresh", self)
-        self.status = note(self)
-        intro = note(self)
-        intro.setText("Every model you accepted is kept. Pick one and tap “Use selected "
-                      "model” to go back to it; the live view switches without a restart.")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(intro)
-        layout.addWidget(self.list, 1)
-        row = _row(self.use, self.refresh)
-        row.addWidget(self.status, 1)
-        layout.addLayout(row)
-
-
-def _row(*widgets: QWidget) -> QHBoxLayout:
+def row(*widgets: QWidget) -> QHBoxLayout:
     row = QHBoxLayout()
     row.setContentsMargins(0, 0, 0, 0)
     for w in widgets:

@@ -33,13 +33,15 @@ from purrsight_app.finetune import (
     read_progress,
     training_available,
 )
+from purrsight_app.finetune.controller import MIN_ROWS
 from purrsight_app.finetune.switcher import SessionLike
 from purrsight_app.jobs import JobState
 from purrsight_app.labels import dataset_summary
-from purrsight_app.storage import labeled_clips, list_models
-from purrsight_app.ui.finetune.curve import LossPoint, render_curve
-from purrsight_app.ui.finetune.pages import ModelsPage, ResultPage, TrainPage
-from purrsight_app.ui.finetune.views import fill_comparison, model_line
+from purrsight_app.storage import labeled_clips
+from purrsight_app.ui.finetune.curve import LossPoint, add_point, render_curve
+from purrsight_app.ui.finetune.models import ModelsPage
+from purrsight_app.ui.finetune.pages import ResultPage, TrainPage
+from purrsight_app.ui.finetune.views import fill_comparison, log_line
 from purrsight_app.ui.jobs import JobRunner
 from purrsight_app.ui.theme import ACCENT, PANEL, TOUCH_PX
 from purrsight_model import Progress
@@ -84,15 +86,16 @@ class FinetunePanel(QWidget):
         self.points: list[LossPoint] = []
         self.state: JobState | None = None
         self.last_log = ""
+        self.labelled = -1  # unknown until the summary is loaded
         self._last_render = 0.0
         self.jobs = {k: JobRunner(self) for k in ("summary", "estimate", "action", "curve",
-                                                   "models", "pending")}
+                                                   "pending")}
         self.bridge = _Bridge(self)
         self.bridge.event.connect(self._on_event)
         self.bridge.exited.connect(self._on_exit)
         self.bridge.log.connect(self._on_log)
-        self.train, self.result_page, self.models = TrainPage(self), ResultPage(self), \
-            ModelsPage(self)
+        self.train, self.result_page = TrainPage(self), ResultPage(self)
+        self.models = ModelsPage(ctx.reader, ctx.writer, lambda: self.switcher, self)
         self.tabs = QTabWidget(self)
         self.tabs.setStyleSheet(  # touch-sized tabs (the app style sheet has none)
             f"QTabBar::tab {{ min-height: {TOUCH_PX - 8}px; min-width: 96px; "
@@ -118,8 +121,7 @@ class FinetunePanel(QWidget):
         t.curve.size_settled.connect(self._render_curve)
         self.result_page.use.clicked.connect(self.use_model)
         self.result_page.discard.clicked.connect(self.discard)
-        self.models.use.clicked.connect(self.rollback)
-        self.models.refresh.clicked.connect(self.refresh_models)
+        self.models.switched.connect(lambda _id: self._show_choices())
 
     # --- state shown ------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
@@ -132,7 +134,7 @@ class FinetunePanel(QWidget):
         self._run("summary", self._load_summary, self._summary_loaded)
         if self.result is None and not self.controller.running:
             self._run("pending", self.controller.pending, self._pending_loaded)
-        self.refresh_models()
+        self.models.refresh()
 
     def _show_choices(self) -> None:
         t = self.train
@@ -144,7 +146,10 @@ class FinetunePanel(QWidget):
         t.mix.setEnabled(bool(mix))
         t.mix_path.setText(mix or "No shipped data folder chosen.")
         running = self.controller.running
-        t.start.setEnabled(self.available and not running)
+        enough = self.labelled >= MIN_ROWS
+        t.start.setEnabled(self.available and not running and enough)
+        if self.available and not enough and not running:
+            t.estimate.setText(f"Label at least {MIN_ROWS} clips (Label panel) to start.")
         t.cancel.setEnabled(running)
         for b in (t.phase1, t.phase12, t.mix, t.mix_choose):
             b.setEnabled(self.available and not running and (b is not t.mix or bool(mix)))
@@ -196,8 +201,10 @@ class FinetunePanel(QWidget):
             return
         t.summary.setText("\n".join(summary.lines()))
         t.warnings.setText("\n".join(f"⚠ {w}" for w in summary.warnings))
+        changed = summary.labelled != self.labelled
         self.labelled = summary.labelled
-        if summary.labelled and self.available and self.estimate is None:
+        self._show_choices()
+        if self.labelled >= MIN_ROWS and self.available and (changed or self.estimate is None):
             self.request_estimate()
 
     def request_estimate(self) -> None:
@@ -266,13 +273,10 @@ class FinetunePanel(QWidget):
             step = f"{event.step}/{event.total}" if event.total else f"{event.step}"
             if not event.done:
                 t.eta.setText(f"{event.phase} · step {step} · {format_duration(left)} left")
-        if event.loss is not None:
-            self.points.append(LossPoint(event.phase, len(self.points), float(event.loss)))
-            if time.monotonic() - self._last_render >= CURVE_INTERVAL_S:
-                self._render_curve()
-        loss = f" loss {event.loss:.4f}" if event.loss is not None else ""
-        t.log.appendPlainText(f"[{event.phase}] {event.step}/{event.total}{loss} "
-                              f"{event.message}".rstrip())
+        due = time.monotonic() - self._last_render >= CURVE_INTERVAL_S
+        if add_point(self.points, event) and due:
+            self._render_curve()
+        t.log.appendPlainText(log_line(event))
 
     def _on_log(self, lines: list[str]) -> None:
         for line in lines:
@@ -311,8 +315,11 @@ class FinetunePanel(QWidget):
         if not results or self.result is not None or self.controller.running:
             return
         result = results[0]
-        self.points = [LossPoint(p.phase, i, float(p.loss)) for i, p in
-                       enumerate(e for e in read_progress(result.run_dir) if e.loss is not None)]
+        self.points = []
+        self.train.log.clear()
+        for event in read_progress(result.run_dir):
+            add_point(self.points, event)
+            self.train.log.appendPlainText(log_line(event))
         self.show_result(result)
         self.result_page.status.setText("This training finished earlier and is waiting for "
                                         "your decision.")
@@ -359,42 +366,7 @@ class FinetunePanel(QWidget):
         self.result_page.status.setText(text)
         self.result = None
         self._show_choices()
-        self.refresh_models()
-
-    # --- models -------------------------------------------------------------------------
-    def refresh_models(self) -> None:
-        def work():
-            conn = self.ctx.reader()
-            if conn is None:
-                return []
-            try:
-                return list_models(conn)
-            finally:
-                conn.close()
-        self._run("models", work, self._models_loaded, self.models.status.setText)
-
-    def _models_loaded(self, rows) -> None:
-        self.model_rows = rows
-        lst = self.models.list
-        lst.clear()
-        for row in rows:
-            lst.addItem(model_line(row))
-        self.models.use.setEnabled(bool(rows))
-        if not rows:
-            self.models.status.setText("No fine-tuned models yet.")
-
-    def rollback(self) -> None:
-        i = self.models.list.currentRow()
-        rows = getattr(self, "model_rows", [])
-        if not 0 <= i < len(rows) or not rows[i].path:
-            self.models.status.setText("Pick a model first.")
-            return
-        row = rows[i]
-        self.models.status.setText(f"Switching to {row.id}…")
-        self._run("action", lambda: self.switcher.switch(row.id, Path(row.path)),
-                  lambda _r: (self.models.status.setText(f"Now using {row.id}."),
-                              self.refresh_models(), self._show_choices()),
-                  lambda m: self.models.status.setText(f"Not switched: {m}"))
+        self.models.refresh()
 
     def shutdown(self) -> None:
         """App closing: stop a running fine-tune cleanly (its partial run is kept)."""

@@ -11,6 +11,7 @@ from purrsight_app.finetune import RunResult, comparison, format_duration, verdi
 from purrsight_app.storage import ModelRow
 from purrsight_app.ui.labeling.fields import TITLES
 from purrsight_app.ui.theme import MUTED
+from purrsight_model import Progress
 
 BETTER, WORSE = "#66bb6a", "#ef5350"
 
@@ -63,3 +64,11 @@ def model_line(row: ModelRow) -> str:
         acc = f" · {row.metrics['note']}"
     mark = "● in use · " if row.active else ""
     return f"{mark}{row.id} · {when}{acc}"
+
+
+def log_line(event: Progress) -> str:
+    """"[align] 5/60 loss 7.1960 · val mood 75% new best"."""
+    loss = f" loss {event.loss:.4f}" if event.loss is not None else ""
+    acc = event.metrics.get("affective_state_acc") if event.metrics else None
+    val = f" · val mood {acc:.0%}" if isinstance(acc, int | float) else ""
+    return f"[{event.phase}] {event.step}/{event.total}{loss}{val} {event.message}".rstrip()

@@ -2,8 +2,9 @@
 
 Keyboard, following labeling-tool conventions: Space play/pause, 1–6 mood (0 clears it),
 Enter save & next, Backspace previous, S skip, Ctrl+Z undo. Every save goes to the store
-writer at once (``labels.LabelService``); Previous saves pending changes first, Skip drops
-them. Ctrl+Z first reverts unsaved changes, then undoes saves one by one. Queue loading,
+writer at once (``labels.LabelService``); moving to another clip (Back, a tap in the queue,
+switching lists) saves pending changes first, Skip drops them. Ctrl+Z first reverts unsaved
+changes, then undoes saves one by one. Queue loading,
 decoding, import and export all run on Qt's thread pool; media can also be dropped here.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QShowEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -43,6 +44,8 @@ from purrsight_app.ui.theme import MUTED, TOUCH_PX
 from purrsight_model.schema import AFFECTIVE_STATE, UNKNOWN
 
 log = logging.getLogger(__name__)
+COMPACT_WIDTH = 900
+"""Below this panel width (an 800x480 screen) the queue shrinks to thumbnails and times."""
 MOOD_KEYS = {getattr(Qt.Key, f"Key_{i + 1}"): s for i, s in enumerate(AFFECTIVE_STATE)}
 
 
@@ -98,6 +101,10 @@ class LabelingPanel(QWidget):
         menu.addAction("Labelled JSONL…", self._ask_import_jsonl)
         self.import_button.setMenu(menu)
         self.export_button = _button("Export…", self, self._ask_export)
+        self._texts = {self.todo_button: ("To label", "To do"),
+                       self.done_button: ("Labelled", "Done"),
+                       self.import_button: ("Import…", "Add"),
+                       self.export_button: ("Export…", "Export")}
         left = QWidget(self)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -154,6 +161,17 @@ class LabelingPanel(QWidget):
             row.addWidget(w)
         return row
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_WIDTH
+        if compact != self.queue.compact:
+            self.queue.set_compact(compact)
+            for button, texts in self._texts.items():
+                button.setText(texts[1] if compact else texts[0])
+            self.queue.fill(self.data, self.service.current)
+            self.queue.setCurrentRow(self.index)
+            self.body.setSizes([120, 220, 350] if compact else [220, 330, 470])
+
     # --- queue --------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
@@ -166,11 +184,15 @@ class LabelingPanel(QWidget):
         self.done_button.setChecked(mode == "done")
         if mode != self.mode:
             self._leave_clip(save=True)
-            self.mode, self.index = mode, -1
+            self.mode, self.data = mode, QueueData()
+            self.queue.clear()
+            self.index = 0  # forces go(-1) to clear the player and the buttons
+            self.go(-1, save=False)
             self.refresh()
 
-    def refresh(self) -> None:
-        """Reload the queue in the background, keeping the shown clip if it is still there."""
+    def refresh(self, announce: bool = True) -> None:
+        """Reload the queue in the background, keeping the shown clip if it is still there;
+        ``announce`` = say how many clips are queued (not after an import's own message)."""
         keep = self.current.clip.id if self.current else None
         mode, paths, writer = self.mode, self.ctx.paths, self.ctx.writer()
 
@@ -178,13 +200,13 @@ class LabelingPanel(QWidget):
             if writer is not None:  # labels saved a moment ago must be in the query
                 writer.flush(2)  # type: ignore[attr-defined]
             return load_queue(self.ctx.reader, mode, paths.data_dir)
-        self.queue_jobs.submit(work, lambda data: self._loaded(data, keep), self._say)
+        self.queue_jobs.submit(work, lambda data: self._loaded(data, keep, announce), self._say)
 
     def clip_recorded(self) -> None:
         """A new clip arrived (recorder or import): reload soon (after the commit)."""
         self._refresh_timer.start()
 
-    def _loaded(self, data: QueueData, keep: str | None) -> None:
+    def _loaded(self, data: QueueData, keep: str | None, announce: bool = True) -> None:
         for item in data.items:
             self.service.remember(item.clip.id, item.label)
         self.data = data
@@ -197,8 +219,9 @@ class LabelingPanel(QWidget):
             self.index = -1
             self.go(0 if ids else -1, save=False)
         what = "to label" if self.mode == "todo" else "labelled"
-        self._say(f"{len(ids)} clips {what}" if ids else f"no clips {what} yet — "
-                  "clips are recorded when your cat is active, or import some")
+        if announce:
+            self._say(f"{len(ids)} clips {what}" if ids else f"no clips {what} yet — "
+                      "clips are recorded when your cat is active, or import some")
 
     @property
     def current(self) -> QueueItem | None:
@@ -337,7 +360,7 @@ class LabelingPanel(QWidget):
         self.io_jobs.submit(
             lambda: import_sources(list(sources), ctx.paths, writer, ctx.reader,  # type: ignore[arg-type]
                                    ctx.analyzer()),
-            lambda summary: (self._say(summary.text()), self.refresh()), self._say)
+            lambda summary: (self._say(summary.text()), self.refresh(announce=False)), self._say)
 
     def export_to(self, folder: Path) -> None:
         self._say("exporting…")

@@ -99,9 +99,9 @@ class ClipPlayer(QWidget):
         self._t0 = 0.0
         self._p0 = 0.0
         self.jobs = JobRunner(self)
-        self.view = _ImageView(QSize(200, 120), self)
+        self.view = _ImageView(QSize(180, 110), self)
         self.view.message = "No clip"
-        self.strip = _ImageView(QSize(200, 48), self)
+        self.strip = _ImageView(QSize(180, 48), self)
         self.strip.keep_aspect = False
         self.strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.strip.setFixedHeight(72)
@@ -134,6 +134,7 @@ class ClipPlayer(QWidget):
         self.pause()
         self.preview, self.position = None, 0.0
         self.view.image, self.strip.image, self.strip.cursor = None, None, None
+        self.view.cursor = None
         self.view.message = "Loading…" if path is not None else "No clip"
         self.time_label.setText("")
         self.view.update()
@@ -145,9 +146,14 @@ class ClipPlayer(QWidget):
 
     def _loaded(self, preview: Preview) -> None:
         self.preview = preview
-        self.view.message = "" if preview.frames else "Audio clip"
+        self.view.message = ""
         self.strip.image = rgb_image(preview.strip) if preview.strip is not None else None
         self.strip.cursor = 0.0
+        # An audio clip has no picture: its spectrogram fills the view (with the cursor).
+        self.view.keep_aspect = bool(preview.frames)
+        if not preview.frames:
+            self.view.image = self.strip.image
+            self.view.message = "" if self.view.image is not None else "Audio clip"
         self._show(0.0)
         self.loaded.emit()
 
@@ -213,6 +219,7 @@ class ClipPlayer(QWidget):
         if frame is not None:
             self.view.image = rgb_image(frame)
         self.strip.cursor = t / p.duration if p.duration > 0 else 0.0
+        self.view.cursor = None if p.frames else self.strip.cursor
         note = ""
         if p.audio is not None and self.playing and not self.sound:
             note = f" · {self.audio_out.reason or 'no sound output'}"

@@ -18,6 +18,7 @@ from purrsight_app.ui.labeling.fields import TITLES
 from purrsight_model.schema import UNKNOWN
 
 THUMB = QSize(64, 40)
+THUMB_SMALL = QSize(44, 30)
 UNSURE_MARGIN = 0.2
 """A clip whose mean margin is below this is marked "unsure" (suggested for labeling)."""
 
@@ -59,9 +60,13 @@ def prediction_text(item: QueueItem) -> str:
     return f"model: {state} {conf:.0%}" + (" · unsure" if unsure else "")
 
 
-def row_text(item: QueueItem, state: LabelState | None) -> str:
+def row_text(item: QueueItem, state: LabelState | None, compact: bool = False) -> str:
     """Two short lines: when/how long, then the label (or the model's guess)."""
     clip = item.clip
+    if compact:  # narrow screens: time and a mark only (details are beside the player)
+        mark = "✓" if state is not None else ("?" if item.clip.uncertainty is not None
+                                              and item.clip.uncertainty < UNSURE_MARGIN else "")
+        return time.strftime("%H:%M", time.localtime(clip.ts)) + f"\n{clip.duration or 0:.0f} s {mark}"
     when = time.strftime("%d %b %H:%M", time.localtime(clip.ts))
     head = f"{when} · {clip.duration or 0:.0f} s"
     if state is not None:
@@ -83,11 +88,19 @@ class QueueList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWordWrap(True)
+        self.compact = False
+
+    def set_compact(self, compact: bool) -> None:
+        """Small thumbnails and time-only rows (800x480 screens)."""
+        self.compact = compact
+        self.setIconSize(THUMB_SMALL if compact else THUMB)
 
     def fill(self, data: QueueData, states: Callable[[str], LabelState | None]) -> None:
         self.clear()
         for item in data.items:
-            row = QListWidgetItem(row_text(item, states(item.clip.id)))
+            state = states(item.clip.id)
+            row = QListWidgetItem(row_text(item, state, self.compact))
+            row.setToolTip(row_text(item, state))
             img = data.thumbs.get(item.clip.id)
             if img is not None:
                 row.setIcon(QIcon(QPixmap.fromImage(img)))
@@ -97,4 +110,5 @@ class QueueList(QListWidget):
     def update_row(self, index: int, item: QueueItem, state: LabelState | None) -> None:
         row = self.item(index)
         if row is not None:
-            row.setText(row_text(item, state))
+            row.setText(row_text(item, state, self.compact))
+            row.setToolTip(row_text(item, state))
