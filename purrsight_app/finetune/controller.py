@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from purrsight_app.finetune.availability import training_python
 from purrsight_app.finetune.estimate import Estimate, run_estimate
 from purrsight_app.finetune.plan import FinetunePlan, estimate_args, finetune_args
 from purrsight_app.finetune.registry import (
@@ -134,7 +135,7 @@ class FinetuneController:
             started=time.time(), path=str(prepared.run_dir))
         self._put(self.run)
         job = Job(KIND, args, prepared.run_dir, env=self.env, module=self.module,
-                  on_event=lambda e: self._event(prepared.run_dir, e, cbs),
+                  python=training_python(), on_event=lambda e: self._event(prepared.run_dir, e, cbs),
                   on_exit=lambda s: self._exit(prepared.run_dir, s, cbs))
         self.job = job
         job.start()

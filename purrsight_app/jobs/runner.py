@@ -61,9 +61,9 @@ class Job:
                  on_event: Callable[[Progress], None] | None = None,
                  on_exit: Callable[[JobState], None] | None = None,
                  env: dict[str, str] | None = None,
-                 module: str = "purrsight_model.cli") -> None:
+                 module: str = "purrsight_model.cli", python: str | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.argv = [sys.executable, "-m", module, *args, "--json"]
+        self.argv = [python or sys.executable, "-m", module, *args, "--json"]
         self.state = JobState(kind=kind, argv=self.argv)
         self.on_event, self.on_exit = on_event, on_exit
         self.env = {**os.environ, **(env or {})}
