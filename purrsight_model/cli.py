@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "purrsight_model.cli_train",
     "purrsight_model.cli_evaluate",
     "purrsight_model.cli_finetune",
+    "purrsight_model.cli_export",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -187,16 +188,21 @@ def test_audio_ring_concurrent_writer_and_readers_see_contiguous_audio():
     errors: list[str] = []
     reads: list[int] = []
     done = threading.Event()
+    start = threading.Barrier(4)  # readers must be running before the writer starts
 
     def writer():
+        start.wait(10)
         pos = 0
-        for _ in range(4000):
+        for i in range(4000):
             ring.write(ramp(pos, 160), ts_end=float(pos + 160))
             pos += 160
+            if i % 100 == 0:
+                time.sleep(0.001)  # let readers in even on a loaded machine
         done.set()
 
     def reader():
         buf = np.empty(1600, np.float32)
+        start.wait(10)
         while not done.is_set():
             n = ring.read_last_into(buf)
             tail = buf[buf.shape[0] - n:]

@@ -25,7 +25,7 @@ def test_event_clip_from_file_source_has_pre_roll(make_app, qtbot, tmp_path) -> 
     app = make_app(source=str(video), settings=settings, speed=2.0)
     app.session.set_models(LoadedRuntime(FakeAnalyzer(), None))
     qtbot.waitUntil(lambda: app.session.clips is not None and app.session.clips.stats.saved,
-                    timeout=15000)
+                    timeout=45000)
     assert app.session.writer.flush(5)
     conn = app.session.store.reader()
     (clip,) = list_clips(conn)
@@ -48,16 +48,16 @@ def test_record_button_makes_a_manual_clip(make_app, qtbot, tmp_path) -> None:
                    settings=Settings(clip_pre_roll_s=1.0, event_min_duration_s=0.2))
     live = app.live
     qtbot.waitUntil(lambda: live.record_button.isEnabled() and live.frames_shown > 10,
-                    timeout=8000)
+                    timeout=24000)
     qtbot.wait(1500)  # more than the pre-roll has played
     started = time.time()
     qtbot.mouseClick(live.record_button, qtbot_button())
-    qtbot.waitUntil(lambda: live.record_button.text() == "■ Stop", timeout=2000)
+    qtbot.waitUntil(lambda: live.record_button.text() == "■ Stop", timeout=6000)
     qtbot.wait(1200)
     stopped = time.time()
     qtbot.mouseClick(live.record_button, qtbot_button())
-    qtbot.waitUntil(lambda: app.session.clips.stats.saved == 1, timeout=5000)
-    qtbot.waitUntil(lambda: live.record_button.text() == "● Record", timeout=1000)
+    qtbot.waitUntil(lambda: app.session.clips.stats.saved == 1, timeout=15000)
+    qtbot.waitUntil(lambda: live.record_button.text() == "● Record", timeout=3000)
     assert app.session.writer.flush(5)
     (clip,) = list_clips(app.session.store.reader())
     assert clip.event_id is None

@@ -22,7 +22,7 @@ LEFT = Qt.MouseButton.LeftButton
 def setup(make_app, qtbot, tmp_path, steps: int = 4, size=(1280, 720)):
     """App with 10 labelled clips, a 'base' model in use and the stand-in trainer."""
     app = make_app(source="mic", size=size)
-    qtbot.waitUntil(app.session.ready.is_set, timeout=5000)
+    qtbot.waitUntil(app.session.ready.is_set, timeout=15000)
     base = tmp_path / "base_bundle"
     base.mkdir(exist_ok=True)
     app.session.set_models(LoadedRuntime(FakeAnalyzer(), None, base))
@@ -40,7 +40,7 @@ def setup(make_app, qtbot, tmp_path, steps: int = 4, size=(1280, 720)):
     panel.switcher.loader = loader
     app.window.show_panel("finetune")
     qtbot.waitUntil(lambda: "10 of 10 clips labelled" in panel.train.summary.text(),
-                    timeout=5000)
+                    timeout=15000)
     return app, panel, loaded
 
 
@@ -48,33 +48,33 @@ def test_run_to_completion_then_hot_swap_and_roll_back(make_app, qtbot, tmp_path
     app, panel, loaded = setup(make_app, qtbot, tmp_path)
     t = panel.train
     qtbot.waitUntil(lambda: t.estimate.text().startswith("Estimated time: about 2 min"),
-                    timeout=10000)
+                    timeout=30000)
     assert "base_bundle" in t.base.text()
     qtbot.mouseClick(t.start, LEFT)
-    qtbot.waitUntil(lambda: panel.tabs.currentWidget() is panel.result_page, timeout=20000)
+    qtbot.waitUntil(lambda: panel.tabs.currentWidget() is panel.result_page, timeout=60000)
     page = panel.result_page
     assert page.use.isEnabled() and "40% → 80% (better)" in page.verdict.text()
     assert page.table.rowCount() == 1 and page.table.item(0, 2).text() == "80%"
     assert t.progress.value() == 1000 and "[align]" in t.log.toPlainText()
-    qtbot.waitUntil(lambda: t.curve.chart is not None, timeout=5000)
+    qtbot.waitUntil(lambda: t.curve.chart is not None, timeout=15000)
     assert len(panel.points) == 8  # 4 align + 4 instruct losses
     generation = app.session.pipeline.loop.stats.model_generation
     qtbot.mouseClick(page.use, LEFT)
-    qtbot.waitUntil(lambda: "Now using the new model" in page.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Now using the new model" in page.status.text(), timeout=30000)
     runtime = app.session.runtime
     assert runtime.analyzer.state == "playful" and runtime.bundle == loaded[-1]
     assert runtime.bundle.parent == app.paths.models_dir  # installed, not in the run folder
     qtbot.waitUntil(lambda: app.session.pipeline.loop.stats.model_generation > generation,
-                    timeout=3000)  # applied between windows, no restart
+                    timeout=9000)  # applied between windows, no restart
     conn = app.session.store.reader()
     new_id = active_model(conn).id
     assert new_id.startswith("ft-") and list_runs(conn)[0].status == "accepted"
-    qtbot.waitUntil(lambda: panel.models.list.count() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: panel.models.list.count() == 2, timeout=15000)
     assert panel.models.list.item(0).text().startswith("● in use · ft-")
     base_row = next(i for i, r in enumerate(panel.models.rows) if r.id.startswith("base-"))
     panel.models.list.setCurrentRow(base_row)
     qtbot.mouseClick(panel.models.use, LEFT)  # roll back to the model used before
-    qtbot.waitUntil(lambda: "Now using base-" in panel.models.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Now using base-" in panel.models.status.text(), timeout=30000)
     assert active_model(app.session.store.reader()).id.startswith("base-")
     assert loaded[-1] == (tmp_path / "base_bundle").resolve()
 
@@ -83,12 +83,12 @@ def test_cancel_mid_run_keeps_app_and_db_consistent(make_app, qtbot, tmp_path) -
     app, panel, loaded = setup(make_app, qtbot, tmp_path, steps=500)
     t = panel.train
     qtbot.mouseClick(t.start, LEFT)
-    qtbot.waitUntil(lambda: len(panel.points) >= 3, timeout=15000)
+    qtbot.waitUntil(lambda: len(panel.points) >= 3, timeout=45000)
     assert t.cancel.isEnabled() and not t.start.isEnabled()
     assert "left" in t.eta.text()
     frames_before = app.live.timer.isActive()
     qtbot.mouseClick(t.cancel, LEFT)
-    qtbot.waitUntil(lambda: t.eta.text().startswith("Stopped"), timeout=15000)
+    qtbot.waitUntil(lambda: t.eta.text().startswith("Stopped"), timeout=45000)
     assert t.start.isEnabled() and not t.cancel.isEnabled() and frames_before
     assert app.session.writer.flush(5)
     conn = app.session.store.reader()
@@ -102,17 +102,17 @@ def test_cancel_mid_run_keeps_app_and_db_consistent(make_app, qtbot, tmp_path) -
 def test_finished_run_is_offered_after_restart(make_app, qtbot, tmp_path) -> None:
     app, panel, _ = setup(make_app, qtbot, tmp_path)
     qtbot.mouseClick(panel.train.start, LEFT)
-    qtbot.waitUntil(lambda: panel.result_page.use.isEnabled(), timeout=20000)
+    qtbot.waitUntil(lambda: panel.result_page.use.isEnabled(), timeout=60000)
     app.shutdown()  # closed without deciding
     app2, panel2, _ = setup(make_app, qtbot, tmp_path)
     page = panel2.result_page
-    qtbot.waitUntil(lambda: page.use.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: page.use.isEnabled(), timeout=15000)
     assert "waiting for your decision" in page.status.text()
     assert "40% → 80%" in page.verdict.text()
-    qtbot.waitUntil(lambda: panel2.train.curve.chart is not None, timeout=5000)
+    qtbot.waitUntil(lambda: panel2.train.curve.chart is not None, timeout=15000)
     bundle = panel2.result.bundle
     qtbot.mouseClick(page.discard, LEFT)
-    qtbot.waitUntil(lambda: "Discarded" in page.status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Discarded" in page.status.text(), timeout=15000)
     assert not bundle.exists() and (bundle.parent / "job.log").exists()
     assert app2.session.writer.flush(5)
     assert list_runs(app2.session.store.reader())[0].status == "discarded"

@@ -16,12 +16,12 @@ K = Qt.Key
 
 
 def open_panel(app, qtbot, n: int):
-    qtbot.waitUntil(app.session.ready.is_set, timeout=5000)
+    qtbot.waitUntil(app.session.ready.is_set, timeout=15000)
     clips = add_clips(app.session.writer, app.paths.data_dir, n, labelled=False)
     app.window.show_panel("labeling")
     panel = app.labeling
-    qtbot.waitUntil(lambda: panel.queue.count() == n, timeout=5000)
-    qtbot.waitUntil(lambda: panel.player.preview is not None, timeout=5000)
+    qtbot.waitUntil(lambda: panel.queue.count() == n, timeout=15000)
+    qtbot.waitUntil(lambda: panel.player.preview is not None, timeout=15000)
     return panel, clips
 
 
@@ -66,7 +66,7 @@ def test_keyboard_labeling_history_undo_and_export(make_app, qtbot, tmp_path) ->
         "content", None]
     assert "1 ✓" not in panel.queue.item(2).text() and "✓ anxious" in panel.queue.item(0).text()
     panel.export_to(tmp_path / "export")
-    qtbot.waitUntil(lambda: "exported" in panel.status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "exported" in panel.status.text(), timeout=15000)
     ds = JsonlDataset(tmp_path / "export" / "align.jsonl")
     assert ds.skipped == [] and len(ds) == 1 and ds[0].labels["affective_state"] == "anxious"
     assert "hiding under the bed" in ds[0].text.lower()
@@ -78,7 +78,7 @@ def test_labelled_mode_edits_and_new_clips_refresh(make_app, qtbot) -> None:
     qtbot.keyClick(panel, K.Key_4)
     qtbot.keyClick(panel, K.Key_Return)
     panel.set_mode("done")
-    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=15000)
     assert panel.fields.value("affective_state") == "playful"
     qtbot.keyClick(panel, K.Key_6)
     qtbot.keyClick(panel, K.Key_Return)  # an edit: second history row
@@ -88,10 +88,10 @@ def test_labelled_mode_edits_and_new_clips_refresh(make_app, qtbot) -> None:
     assert [h.values["affective_state"] for h in label_history(conn, edited)] == [
         "playful", "neutral"]
     panel.set_mode("todo")
-    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=15000)
     add_clips(app.session.writer, app.paths.data_dir, 1, labelled=False)
     panel.clip_recorded()
-    qtbot.waitUntil(lambda: panel.queue.count() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 2, timeout=15000)
 
 
 @pytest.mark.parametrize("size", [(800, 480), (1280, 720)])
@@ -121,7 +121,7 @@ def test_dropping_media_and_jsonl_imports_them(make_app, qtbot, tmp_path) -> Non
     from PySide6.QtGui import QDropEvent
 
     app = make_app(source="mic")
-    qtbot.waitUntil(app.session.ready.is_set, timeout=5000)
+    qtbot.waitUntil(app.session.ready.is_set, timeout=15000)
     app.window.show_panel("labeling")
     panel = app.labeling
     folder = tmp_path / "dropped"
@@ -138,9 +138,9 @@ def test_dropping_media_and_jsonl_imports_them(make_app, qtbot, tmp_path) -> Non
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     panel.dropEvent(event)
     qtbot.waitUntil(lambda: "imported 2 clip(s), 1 with labels" in panel.status.text(),
-                    timeout=10000)
-    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)  # the unlabelled one
+                    timeout=30000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=15000)  # the unlabelled one
     panel.set_mode("done")
-    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: panel.queue.count() == 1, timeout=15000)
     assert panel.fields.value("affective_state") == "anxious"
     assert panel.fields.description.text() == "at the vet"

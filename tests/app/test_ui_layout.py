@@ -66,7 +66,7 @@ def test_kiosk_is_full_screen_without_chrome(qtbot) -> None:
     qtbot.addWidget(app.window)
     app.start()
     try:
-        qtbot.waitUntil(app.window.isVisible, timeout=3000)
+        qtbot.waitUntil(app.window.isVisible, timeout=9000)
         assert app.window.isFullScreen()
         assert app.window.windowFlags() & Qt.WindowType.FramelessWindowHint
     finally:

@@ -37,16 +37,16 @@ def test_file_source_overlay_reports_and_timeline(make_app, qtbot, cat_clip, tmp
     app = make_app(source=str(cat_clip))
     app.session.set_models(LoadedRuntime(analyzer, reporter))
     live = app.live
-    qtbot.waitUntil(lambda: live.frames_shown > 10, timeout=5000)
+    qtbot.waitUntil(lambda: live.frames_shown > 10, timeout=15000)
     qtbot.waitUntil(lambda: live.video.view is not None and live.video.view.cat_present,
-                    timeout=5000)
+                    timeout=15000)
     assert live.video.view.headline.startswith("Content")
     assert live.video.image is not None and live.video.level_db is not None
     source = app.session.sources[0]
-    qtbot.waitUntil(lambda: source.status is SourceStatus.ENDED, timeout=10000)
-    qtbot.waitUntil(lambda: "source ended" in live.video.lines, timeout=2000)
+    qtbot.waitUntil(lambda: source.status is SourceStatus.ENDED, timeout=30000)
+    qtbot.waitUntil(lambda: "source ended" in live.video.lines, timeout=6000)
     pipe = app.session.pipeline
-    qtbot.waitUntil(lambda: pipe.stats.reports.written >= 1, timeout=5000)
+    qtbot.waitUntil(lambda: pipe.stats.reports.written >= 1, timeout=15000)
     assert app.session.writer.flush(5)
     conn = app.session.store.reader()
     (event_id,) = [r[0] for r in conn.execute("SELECT id FROM events")]
@@ -56,25 +56,25 @@ def test_file_source_overlay_reports_and_timeline(make_app, qtbot, cat_clip, tmp
     tl = app.timeline
     tl.refresh()
     qtbot.waitUntil(lambda: tl.list.count() == 1 and "content" in tl.list.item(0).text(),
-                    timeout=5000)
+                    timeout=15000)
     qtbot.waitUntil(lambda: tl.chart.chart is not None and bool(tl.chart.chart.hits),
-                    timeout=5000)
+                    timeout=15000)
     _, x0, y0, x1, y1 = tl.chart.chart.hits[0]  # click the event's bar in the strip
     h, w, _ = tl.chart.chart.rgba.shape
     pos = QPoint(int((x0 + x1) / 2 * tl.chart.width() / w),
                  int((y0 + y1) / 2 * tl.chart.height() / h))
     qtbot.mouseClick(tl.chart, Qt.MouseButton.LeftButton, pos=pos)
     assert tl.selected == event_id
-    qtbot.waitUntil(lambda: "looked content" in tl.details.toPlainText(), timeout=5000)
+    qtbot.waitUntil(lambda: "looked content" in tl.details.toPlainText(), timeout=15000)
     tl.filter_bar.search.setText("looked")
     tl.search_text()
-    qtbot.waitUntil(lambda: tl.hits is not None and len(tl.hits) >= 1, timeout=5000)
+    qtbot.waitUntil(lambda: tl.hits is not None and len(tl.hits) >= 1, timeout=15000)
     tl.filter_bar.search.setText("a content cat")
     tl.search_meaning()
-    qtbot.waitUntil(lambda: tl.hits and "match 1.00" in tl.hits[0].text, timeout=5000)
+    qtbot.waitUntil(lambda: tl.hits and "match 1.00" in tl.hits[0].text, timeout=15000)
     for kind, name in (("events", "ev.csv"), ("reports", "rep.json"), ("chart", "c.png")):
         tl.export(kind, tmp_path / name)
-        qtbot.waitUntil(lambda n=name: (tmp_path / n).exists(), timeout=5000)
+        qtbot.waitUntil(lambda n=name: (tmp_path / n).exists(), timeout=15000)
     assert "content" in (tmp_path / "ev.csv").read_text()
     # The GUI thread never ran inference, reports, text embedding or SQL writes.
     assert len(analyzer.calls) > 10 and not analyzer.calls.ran_on_main()
@@ -85,7 +85,7 @@ def test_file_source_overlay_reports_and_timeline(make_app, qtbot, cat_clip, tmp
 
 def test_stale_overlay_fades(make_app, qtbot) -> None:
     app = make_app(source="mic")
-    qtbot.waitUntil(app.session.ready.is_set, timeout=5000)
+    qtbot.waitUntil(app.session.ready.is_set, timeout=15000)
     pipe = app.session.pipeline
     now = time.time()
     pipe._latest = Analysed(make_observation(now), now, now, None, now, now, 0)
@@ -125,7 +125,7 @@ def test_missing_devices_and_model_are_shown(make_app, qtbot, monkeypatch) -> No
     live = app.live
     want = ["no camera", "no microphone", "model not available: no model bundle found"]
     qtbot.waitUntil(lambda: all(any(w in line for line in live.video.lines) for w in want),
-                    timeout=5000)
+                    timeout=15000)
     assert live.video.image is None and live.video.placeholder == "No video"
     assert live.video.view is None
     live.video.grab()
@@ -146,6 +146,6 @@ def test_auto_falls_back_to_demo(make_app, qtbot, monkeypatch, tmp_path, cat_cli
     monkeypatch.setenv("PURRSIGHT_DEMO_DIR", str(demo))
     app = make_app(source="auto")
     qtbot.waitUntil(lambda: app.session.spec is not None and app.session.spec.kind == "demo",
-                    timeout=8000)
-    qtbot.waitUntil(lambda: app.live.frames_shown > 3, timeout=5000)
+                    timeout=24000)
+    qtbot.waitUntil(lambda: app.live.frames_shown > 3, timeout=15000)
     assert any("showing the demo" in line for line in app.live.video.lines)

@@ -44,12 +44,12 @@ def test_real_runtime_drives_overlay_and_reports(make_app, qtbot, cat_clip, tiny
                         event_min_duration_s=0.0, report_interval_s=5.0)
     app = make_app(source=str(cat_clip), load_model=True, bundle=str(tiny_bundle),
                    settings=settings)
-    qtbot.waitUntil(lambda: app.session.runtime is not None, timeout=30000)
+    qtbot.waitUntil(lambda: app.session.runtime is not None, timeout=90000)
     assert app.session.runtime.analyzer is not None, app.session.runtime.status_line
     assert app.session.runtime.reporter is not None, app.session.runtime.status_line
-    qtbot.waitUntil(lambda: app.live.video.view is not None, timeout=10000)
+    qtbot.waitUntil(lambda: app.live.video.view is not None, timeout=30000)
     assert not any("model not available" in line for line in app.live.video.lines)
-    qtbot.waitUntil(lambda: len(threads["analyze"]) >= 10, timeout=10000)
+    qtbot.waitUntil(lambda: len(threads["analyze"]) >= 10, timeout=30000)
     app.shutdown()  # closes the open event -> final report, flushes the store
     conn = app.session.store.reader()
     reports = filter_reports(conn)
