@@ -147,8 +147,11 @@ def finetune(cfg: FinetuneConfig, stop: StopFlag | None = None) -> Iterator[Prog
     seconds["features"] = time.perf_counter() - t0
     base = Path(cfg.base_bundle) if cfg.base_bundle else None
     base_align = base / SRC_ALIGN if base and (base / SRC_ALIGN / "model.pt").exists() else None
+    # No augmented feature copies for an owner's fine-tune by default: they multiply the
+    # encoder time on a Pi (override with --set align.augment_copies=K).
+    align_over = {"augment_copies": 0, "augment_image_copies": 0, **_section(cfg, "align")}
     align_cfg = load_config(AlignConfig, cfg.recipe, data=str(data), cache=str(cache),
-                            base=str(base_align or ""), **_section(cfg, "align"))
+                            base=str(base_align or ""), **align_over)
     t0 = time.perf_counter()
     if (yield from _stage(train_align(align_cfg, out / "align", stop=stop))):
         return

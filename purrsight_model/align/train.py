@@ -253,7 +253,8 @@ def _end_epoch(model, trained, optimizer, data, out, state, total, last_loss,
                           "val_score": score, **summary})
     yield Progress("align", state["step"], total, loss=last_loss,
                    metrics={"epoch": state["epoch"], "val_score": score, **summary},
-                   message="new best" if improved else "")
+                   message=("kept (no validation rows: refit)" if not len(data.val) else
+                            "new best" if improved else ""))
 
 
 def _summary(result: dict) -> dict[str, float]:
