@@ -93,19 +93,13 @@ def _mixed_rows(cfg: FinetuneConfig, out: Path) -> Path:
 
 def _instruct_rows(align_jsonl: Path) -> Path:
     """Instruction rows derived from labels (reports only claim what the labels say)."""
-    from purrsight_model.data.captions import build_report
+    from purrsight_model.data.converters import instruct_record
     from purrsight_model.data.jsonl import write_jsonl
 
-    out = []
-    for line in align_jsonl.read_text("utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        mods = tuple(m for m in ("image", "audio") if m in row or (m in ("image", "audio")
-                                                                   and "video" in row))
-        out.append({**row, "report": build_report(row.get("labels", {}), mods).to_dict()})
+    rows = [json.loads(line) for line in align_jsonl.read_text("utf-8").splitlines()
+            if line.strip()]
     path = align_jsonl.with_name("instruct.jsonl")
-    write_jsonl(path, out)
+    write_jsonl(path, (instruct_record(r) for r in rows))
     return path
 
 
