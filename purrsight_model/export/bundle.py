@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +67,15 @@ class _Stage:
 
 
 def _export_image(st: _Stage, scratch: Path, src: EncoderSources, align: AlignModel,
-                  cal: Calibration, quantize: str, threads: int, origin: str) -> None:
+                  cal: Calibration, quantize: str, threads: int, origin: str,
+                  pin: str | None) -> None:
     fp32 = scratch / "image_fp32.onnx"
     st.parity["image_encoder"] = export_image(src.image, fp32, cal.evaluate).as_dict()
     int8, cache = None, scratch / "image_calibration.json"
-    if quantize != "off":
+    if quantize != "off" and pin != "fp32":
         int8 = quantize_image_static(fp32, scratch / "image_int8.onnx", cal.calibrate, cache)
     decision = choose.choose_image(fp32, int8, cal.evaluate, align, threads,
-                                   force=quantize == "all")
+                                   force=quantize == "all", pin=pin)
     st.quantization["image_encoder"] = {**decision.as_dict(), "calibration": cal.source}
     st.add(decision.path, "image_encoder.onnx", rb.IMAGE_ENCODER, precision=decision.chosen,
            version=src.image_version, origin=origin)
@@ -83,16 +84,17 @@ def _export_image(st: _Stage, scratch: Path, src: EncoderSources, align: AlignMo
 
 
 def _export_text(st: _Stage, scratch: Path, src: EncoderSources, align: AlignModel,
-                 quantize: str, threads: int, origin: str) -> dict[str, Any]:
+                 quantize: str, threads: int, origin: str, pin: str | None) -> dict[str, Any]:
     text = src.text
     assert text is not None
     fp32 = scratch / "text_fp32.onnx"
     st.parity["text_encoder"] = export_text(text, align.text_proj, fp32).as_dict()
     int8 = None
-    if quantize != "off":
+    if quantize != "off" and pin != "fp32":
         int8 = quantize_dynamic_int8(fp32, scratch / "text_int8.onnx")
     ids, mask = tokenize(text.tokenizer_json, list(QUERY_TEXTS), text.max_tokens)
-    decision = choose.choose_text(fp32, int8, ids, mask, threads, force=quantize == "all")
+    decision = choose.choose_text(fp32, int8, ids, mask, threads, force=quantize == "all",
+                                  pin=pin)
     st.quantization["text_encoder"] = decision.as_dict()
     st.add(decision.path, "text_encoder.onnx", rb.TEXT_ENCODER, precision=decision.chosen,
            version=text.version, origin=origin)
@@ -135,8 +137,30 @@ def _sections(align_run: Path, align: AlignModel, src: EncoderSources) -> dict[s
     }
 
 
-def quantize_mode(quantize: bool | str) -> str:
-    """Normalise the ``quantize`` argument to "auto" | "off" | "all"."""
+Quantize = bool | str | Mapping[str, str]
+"""True/"auto", False/"off", "all", or pins: {graph: variant} as a manifest recorded them."""
+
+#: Graphs whose variant can be pinned, and the manifest ``quantization`` key naming it.
+PINNABLE = ("image_encoder", "text_encoder", "llm_decoder", "llm_embeddings")
+
+
+def pins_of(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The variants a bundle's manifest chose, as pins for ``export_bundle(quantize=...)``."""
+    q = manifest.get("quantization", {})
+    pins = {k: str(q[k]["chosen"]) for k in ("image_encoder", "text_encoder", "llm_decoder")
+            if k in q}
+    if "llm_decoder" in q:
+        pins["llm_embeddings"] = str(q["llm_decoder"]["embeddings"])
+    return pins
+
+
+def quantize_mode(quantize: Quantize) -> str:
+    """Normalise the ``quantize`` argument to "auto" | "off" | "all" | "pinned"."""
+    if isinstance(quantize, Mapping):
+        unknown = set(quantize) - set(PINNABLE)
+        if unknown:
+            raise ExportError(f"cannot pin {sorted(unknown)}; pinnable: {PINNABLE}")
+        return "pinned"
     if quantize is True or quantize == "auto":
         return "auto"
     if quantize is False or quantize == "off":
@@ -159,18 +183,20 @@ def _prepare_out(out: Path) -> Path:
 
 def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_dir: str | Path,
                   *, calibration: str | Path | Sequence[np.ndarray] | None = None,
-                  quantize: bool | str = True, sources: EncoderSources | None = None,
+                  quantize: Quantize = True, sources: EncoderSources | None = None,
                   threads: int = 2) -> Path:
     """Export, check, quantize (by measurement) and write a bundle; returns its folder.
 
     ``quantize``: True/"auto" keeps each INT8 variant only where it measures faster without
     losing accuracy; False/"off" ships fp32; "all" ships every INT8 variant regardless
-    (to measure what quantization costs, e.g. in benchmarks/runtime.py).
+    (to measure what quantization costs, e.g. in benchmarks/runtime.py); a mapping pins
+    each graph's variant (``pins_of(manifest)``: rebuild a recorded bundle without timing).
     ``calibration``: data folder / frames for INT8 calibration (None = synthetic frames).
     ``sources``: encoders to bundle (default: the packaged ones the run was trained on).
     """
     align_run, out = Path(align_run), Path(out_dir)
     mode = quantize_mode(quantize)
+    pins: Mapping[str, str] = quantize if isinstance(quantize, Mapping) else {}
     try:
         align = load_align_run(align_run)
     except (TrainingError, OSError, KeyError, RuntimeError) as exc:
@@ -184,7 +210,7 @@ def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_di
         st, scratch = _Stage(work / "bundle"), work / "scratch"
         sections = _sections(align_run, align, src)
         _export_image(st, scratch, src, align, calibration_set(calibration), mode, threads,
-                      origins.get(rb.IMAGE_ENCODER, "caller"))
+                      origins.get(rb.IMAGE_ENCODER, "caller"), pins.get("image_encoder"))
         st.quantization["audio_encoder"] = choose.measure_audio(
             src.audio_graph, src.audio_quantized, threads).as_dict()
         st.add(src.audio_graph, "audio_encoder.onnx", rb.AUDIO_ENCODER, precision="fp32",
@@ -195,10 +221,11 @@ def export_bundle(align_run: str | Path, instruct_run: str | Path | None, out_di
         sections["aligner"] = _aligner_section(align, outputs, parity)
         if src.text is not None:
             sections["text"] = _export_text(st, scratch, src, align, mode, threads,
-                                            origins.get(rb.TEXT_ENCODER, "caller"))
+                                            origins.get(rb.TEXT_ENCODER, "caller"),
+                                            pins.get("text_encoder"))
         if instruct_run is not None:
             parts, staged = export_report_model(Path(instruct_run), align, align_run, scratch,
-                                                mode, threads)
+                                                mode, threads, pins)
             stage(staged, st.root)
             st.files.update(parts.files)
             st.parity.update(parts.sections.pop("parity_llm"))

@@ -58,9 +58,25 @@ def head_agreement(model: AlignModel, emb_a: np.ndarray, emb_b: np.ndarray) -> f
     return float(np.mean([(a[k] == b[k]).mean() for k in a])) if a else 1.0
 
 
+PINNED = "pinned by the caller (a build record), not measured"
+IMAGE_INT8 = "int8-qdq-u8s8-per-channel"
+TEXT_INT8 = "int8-dynamic"
+
+
+def pinned(label: str, fp32: Path, int8: Path | None) -> Decision:
+    """The variant a build record names, without measuring (reproducible re-assembly)."""
+    if label == "fp32":
+        return Decision("fp32", fp32, {}, PINNED)
+    if int8 is None:
+        raise ValueError(f"pinned {label!r} but no INT8 graph was made")
+    return Decision(label, int8, {}, PINNED)
+
+
 def choose_image(fp32: Path, int8: Path | None, frames: np.ndarray, model: AlignModel,
-                 threads: int, force: bool = False) -> Decision:
+                 threads: int, force: bool = False, pin: str | None = None) -> Decision:
     """fp32 vs static-QDQ INT8 image encoder on held-out frames ([N, 3, 224, 224])."""
+    if pin:
+        return pinned(pin, fp32, int8)
     s32 = ort_session(fp32, threads)
     one = frames[:1]
     numbers: dict[str, Any] = {"fp32_ms": median_ms(lambda: s32.run(None, {"pixels": one}))}
@@ -81,14 +97,16 @@ def choose_image(fp32: Path, int8: Path | None, frames: np.ndarray, model: Align
     ok_acc = mean_cos >= MIN_COSINE and agree >= MIN_HEAD_AGREEMENT
     if force or (speedup >= MIN_SPEEDUP and ok_acc):
         why = "forced (all INT8)" if force else "faster and accurate"
-        return Decision("int8-qdq-u8s8-per-channel", int8, numbers, why)
+        return Decision(IMAGE_INT8, int8, numbers, why)
     why = "not faster" if speedup < MIN_SPEEDUP else "accuracy loss"
     return Decision("fp32", fp32, numbers, f"int8 rejected: {why}")
 
 
 def choose_text(fp32: Path, int8: Path | None, ids: np.ndarray, mask: np.ndarray,
-                threads: int, force: bool = False) -> Decision:
+                threads: int, force: bool = False, pin: str | None = None) -> Decision:
     """fp32 vs dynamic INT8 text encoder: latency on one query, cosine of the vectors."""
+    if pin:
+        return pinned(pin, fp32, int8)
     feed = {"input_ids": ids, "attention_mask": mask}
     one = {k: v[:1] for k, v in feed.items()}
     s32 = ort_session(fp32, threads)
@@ -103,7 +121,7 @@ def choose_text(fp32: Path, int8: Path | None, ids: np.ndarray, mask: np.ndarray
                    speedup=numbers["fp32_ms"] / numbers["int8_ms"])
     if force or (numbers["speedup"] >= MIN_SPEEDUP and min_cos >= MIN_COSINE):
         why = "forced (all INT8)" if force else "faster and accurate"
-        return Decision("int8-dynamic", int8, numbers, why)
+        return Decision(TEXT_INT8, int8, numbers, why)
     why = "not faster" if numbers["speedup"] < MIN_SPEEDUP else "accuracy loss"
     return Decision("fp32", fp32, numbers, f"int8 rejected: {why}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from purrsight_model.schema import CATEGORICAL_FIELDS, Report
 log = logging.getLogger(__name__)
 
 DECODER, TABLE = "llm_decoder.onnx", "llm_embeddings.npy"
+NBITS_LABEL = "int8-matmulnbits"
 #: Probe windows decoded per candidate (two of each presence pattern).
 N_PROBES = 8
 
@@ -111,8 +113,13 @@ def _check_pairing(loaded: LoadedReportModel, align_run: Path) -> None:
 
 
 def export_report_model(run: Path, align: AlignModel, align_run: Path, scratch: Path,
-                        quantize: str, threads: int) -> tuple[ReportParts, dict[str, Path]]:
-    """Export and choose; returns manifest parts and {bundle name: staged source path}."""
+                        quantize: str, threads: int, pins: Mapping[str, str] | None = None
+                        ) -> tuple[ReportParts, dict[str, Path]]:
+    """Export and choose; returns manifest parts and {bundle name: staged source path}.
+
+    ``pins`` with "llm_decoder" and "llm_embeddings" skip the probe decoding and take those.
+    """
+    pins = pins or {}
     loaded = load_report_model(run)
     _check_pairing(loaded, align_run)
     if loaded.model.projector.in_dim != align.cfg.dim:
@@ -130,9 +137,15 @@ def export_report_model(run: Path, align: AlignModel, align_run: Path, scratch: 
     sections = _sections(loaded, shape, align)
     del loaded, table
     candidates = {"fp32": "llm_fp32.onnx"}
-    if quantize != "off":
+    pin = (pins["llm_decoder"], pins["llm_embeddings"]) if "llm_decoder" in pins else None
+    if quantize != "off" and (pin is None or pin[0] == NBITS_LABEL):
         quantize_llm_nbits(scratch / "llm_fp32.onnx", scratch / "llm_nbits8.onnx")
-        candidates["int8-matmulnbits"] = "llm_nbits8.onnx"
+        candidates[NBITS_LABEL] = "llm_nbits8.onnx"
+    if pin is not None:
+        if pin[0] not in candidates or pin[1] not in ("float32", "float16"):
+            raise ExportError(f"cannot pin the decoder to {pin}")
+        return _choose({}, pin[1] == "float16", candidates, sections, parity, proj_parity, t32,
+                       scratch, pin=pin[0])
     results, fp16_lossless = _measure(candidates, sections, probes, refs, scratch, threads)
     return _choose(results, fp16_lossless, candidates, sections, parity, proj_parity, t32,
                    scratch, force=quantize == "all")
@@ -204,9 +217,14 @@ def _pick(results: dict[tuple[str, str], dict], fp16_lossless: bool, force: bool
 
 def _choose(results: dict, fp16_lossless: bool, candidates: dict[str, str],
             sections: dict[str, Any], parity, proj_parity, t32: dict, scratch: Path,
-            force: bool = False) -> tuple[ReportParts, dict[str, Path]]:
+            force: bool = False, pin: str | None = None
+            ) -> tuple[ReportParts, dict[str, Path]]:
     """Pick decoder + table (fp16 whenever lossless) and stage them with their records."""
-    label, dtype, reason = _pick(results, fp16_lossless, force)
+    if pin is not None:
+        label, reason = pin, "pinned by the caller (a build record), not measured"
+        dtype = "float16" if fp16_lossless else "float32"
+    else:
+        label, dtype, reason = _pick(results, fp16_lossless, force)
     parts = ReportParts(sections=sections)
     parts.sections["llm"]["embeddings_dtype"] = dtype
     parts.sections["llm"]["fp16_max_abs_rounding"] = t32["fp16_max_abs_rounding"]

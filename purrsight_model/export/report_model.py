@@ -107,7 +107,7 @@ def make_probes(align: AlignModel, n: int = 4, seed: int = 0) -> list[Probe]:
         logits = align.classify(t[0], torch.tensor([has_i]), t[1], torch.tensor([has_a]))
         hints = {}
         for head, short in HINT_HEADS.items():
-            if head in logits and not (short == "call" and not has_a):
+            if head in logits and not (head == "vocalization" and not has_a):
                 p = torch.softmax(logits[head][0], -1).numpy()
                 hints[short] = (classes[head][int(p.argmax())], float(p.max()))
         probes.append(Probe(img, aud, hints))

@@ -160,7 +160,7 @@ def tiny_instruct_run(folder: Path, align_run: Path, llm_folder: Path, *, epochs
     vecs /= np.linalg.norm(vecs, axis=-1, keepdims=True)
     has_audio = rng.random(n) < 0.6
     states = ("content", "anxious", "aggressive")
-    hint_rows = [{"affect": (states[k], 0.8)} for k in y]
+    hint_rows = [{"affective_state": (states[k], 0.8)} for k in y]
     inputs = SoftInputs(vecs[0], vecs[1] * has_audio[:, None], np.ones(n, bool), has_audio,
                         hint_rows)
     reports = [Report(affective_state=states[k], ears="forward", summary="The cat rests.",

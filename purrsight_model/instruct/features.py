@@ -11,8 +11,12 @@ from purrsight_model.align.data import AlignArrays
 from purrsight_model.align.evaluate import embed_all
 from purrsight_model.align.model import AlignModel
 
-#: Heads whose top prediction is written into the prompt as a hint, with its short name.
-HINT_HEADS = {"affective_state": "affect", "vocalization": "call", "arousal": "arousal"}
+#: Heads whose top prediction is written into the prompt as a hint, with the name it gets
+#: there: the report field's own name, so copying a hint into the JSON is one token match.
+HINT_HEADS = {"affective_state": "affective_state", "vocalization": "vocalization",
+              "arousal": "arousal"}
+AUDIO_ONLY_HINT = "vocalization"
+"""Dropped when nothing was heard: a call-type hint without audio would be invented."""
 
 
 @dataclass
@@ -60,6 +64,6 @@ def soft_inputs(model: AlignModel, arrays: AlignArrays) -> SoftInputs:
     hints = [hints_from_probs(emb.probs, classes, i) for i in range(len(arrays))]
     for i, heard in enumerate(has_audio):
         if not heard:  # no audio: a call-type hint would be invented
-            hints[i].pop("call", None)
+            hints[i].pop(AUDIO_ONLY_HINT, None)
     return SoftInputs(emb.image.astype(np.float32), emb.audio.astype(np.float32),
                       has_image, has_audio, hints)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,10 +157,12 @@ def load_bundle(root: str | Path, *, verify: bool = True) -> Bundle:
 
 
 def default_bundle() -> Path | None:
-    """The shipped default bundle: ``$PURRSIGHT_DEFAULT_BUNDLE``, else the source tree's
-    ``resources/models/default``; None when neither holds a manifest (not verified here)."""
-    candidates = [os.environ.get(ENV_DEFAULT_BUNDLE)]
-    candidates.append(str(Path(__file__).resolve().parents[2] / "resources" / "models" / "default"))
+    """The shipped default bundle: ``$PURRSIGHT_DEFAULT_BUNDLE``, else the one set-up
+    assembled in ``resources/models/default/bundle`` (source tree or frozen app); None when
+    none holds a manifest (not verified here)."""
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    default = base / "resources" / "models" / "default"
+    candidates = [os.environ.get(ENV_DEFAULT_BUNDLE), str(default / "bundle"), str(default)]
     for c in candidates:
         if c and (Path(c) / MANIFEST).is_file():
             return Path(c)

@@ -72,7 +72,8 @@ def window_inputs(observations: Sequence[Observation], hint_heads: Mapping[str, 
         mean = np.mean([[p.get(c, 0.0) for c in classes] for p in probs], axis=0)  # [C]
         hints[short] = (classes[int(mean.argmax())], float(mean.max()))
     if audio is None:
-        hints.pop("call", None)  # no audio: a call-type hint would be invented
+        # no audio: a call-type hint would be invented
+        hints.pop(hint_heads.get("vocalization", "vocalization"), None)
     return WindowInputs(image, audio, hints)
 
 

@@ -153,16 +153,17 @@ def test_reporter_on_observations_is_schema_valid(built, analyzer) -> None:
 def test_window_inputs_average_and_hints() -> None:
     a, b = np.zeros(4, np.float32), np.zeros(4, np.float32)
     a[0], b[1] = 1.0, 1.0
-    heads = [{"affective_state": {"content": 0.9, "anxious": 0.1}},
-             {"affective_state": {"content": 0.2, "anxious": 0.8}},
-             {"affective_state": {"content": 0.2, "anxious": 0.8}}]
+    call = {"purr": 0.7, "meow": 0.3}
+    heads = [{"affective_state": {"content": 0.9, "anxious": 0.1}, "vocalization": call},
+             {"affective_state": {"content": 0.2, "anxious": 0.8}, "vocalization": call},
+             {"affective_state": {"content": 0.2, "anxious": 0.8}, "vocalization": call}]
     obs = [Observation(ts=0, has_image=True, has_audio=False, heads=h, image_vec=v)
            for h, v in zip(heads, (a, b, b), strict=True)]
     win = window_inputs(obs, {"affective_state": "affect", "vocalization": "call"})
     assert win.audio_vec is None and win.modalities == ("image",)
     assert np.linalg.norm(win.image_vec) == pytest.approx(1.0)
     assert win.image_vec[1] > win.image_vec[0] > 0
-    assert win.hints == {"affect": ("anxious", pytest.approx(1.7 / 3))}
+    assert win.hints == {"affect": ("anxious", pytest.approx(1.7 / 3))}  # no audio: no call
 
 
 def test_zero_shot_fusion_only_where_heads_agree() -> None:

@@ -1,0 +1,138 @@
+"""The default model's small committed parts: pack (fp16), assemble (pinned, verified), card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from purrsight_model.default_model import AssembleError, assemble, is_current
+from purrsight_model.default_model.assemble import RECORD, STAMP, compare_files
+from purrsight_model.default_model.card import END, START, summary, update_card
+from purrsight_model.default_model.pack import pack, source_digest, unpack
+from purrsight_model.export.bundle import pins_of
+from purrsight_model.export.tiny import build_tiny_bundle
+from purrsight_model.runtime import load_bundle
+from purrsight_model.runtime.reporter import Reporter, WindowInputs
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build_tiny_bundle(tmp_path_factory.mktemp("tinybuild"))
+
+
+@pytest.fixture(scope="module")
+def parts(tiny, tmp_path_factory) -> Path:
+    """Packed parts + a record pinned to what the measured tiny export chose."""
+    src = tmp_path_factory.mktemp("parts")
+    pack(tiny.align_run, tiny.instruct_run, src)
+    manifest = json.loads((tiny.bundle / "manifest.json").read_text())
+    (src / RECORD).write_text(json.dumps({"pins": pins_of(manifest)}))
+    return src
+
+
+def _assemble(parts: Path, out: Path, tiny, **kw) -> Path:
+    # the tiny tokenizer is trained per call: share one set of sources so that only the
+    # export itself is under test (the packaged tokenizers are plain files)
+    return assemble(parts, out, sources=tiny.sources, llm=str(tiny.instruct_run.parent / "llm"),
+                    threads=1, **kw)
+
+
+def test_pack_stores_fp16_weights_without_local_paths(tiny, parts) -> None:
+    blob = torch.load(parts / "align" / "model.pt", weights_only=False)
+    floats = [v for v in blob["state_dict"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    assert blob["config"]["data"] == "" and blob["config"]["cache"] == ""
+    assert "llm_folder" not in (parts / "instruct" / "config.yaml").read_text()
+    assert (parts / "align" / "model.pt").stat().st_size < (
+        tiny.align_run / "model.pt").stat().st_size
+    adapter = torch.load(parts / "instruct" / "adapter.pt", weights_only=False)
+    assert all(v.dtype == torch.float16 for v in adapter["projector"].values())
+
+
+def test_unpack_restores_fp32_within_fp16_rounding(tiny, parts, tmp_path) -> None:
+    align, instruct = unpack(parts, tmp_path, llm="/some/llm")
+    got = torch.load(align / "model.pt", weights_only=False)["state_dict"]
+    ref = torch.load(tiny.align_run / "model.pt", weights_only=False)["state_dict"]
+    for k, v in ref.items():
+        assert got[k].dtype == v.dtype
+        if v.is_floating_point():
+            torch.testing.assert_close(got[k], v, rtol=1e-3, atol=1e-3)
+    assert "/some/llm" in (instruct / "config.yaml").read_text()
+
+
+def test_assemble_is_reproducible_and_verified(tiny, parts, tmp_path) -> None:
+    first = _assemble(parts, tmp_path / "a", tiny, verify=False)
+    manifest = json.loads((first / "manifest.json").read_text())
+    record = {**json.loads((parts / RECORD).read_text()), "files": manifest["files"]}
+    (parts / RECORD).write_text(json.dumps(record))
+    assert not is_current(first, parts)  # the record changed since
+    second = _assemble(parts, tmp_path / "b", tiny)  # a fresh rebuild matches every hash
+    assert compare_files(json.loads((second / "manifest.json").read_text()), record) == []
+    assert is_current(second, parts)
+    stamp = (second / STAMP).stat().st_mtime_ns
+    assert _assemble(parts, second, tiny) == second  # up to date: nothing rebuilt
+    assert (second / STAMP).stat().st_mtime_ns == stamp
+    assert json.loads((second / STAMP).read_text())["verified"] is True
+    assert (second / "src" / "align" / "model.pt").is_file()  # fine-tuning starts from it
+    bundle = load_bundle(second)
+    vec = np.ones(16, np.float32) / 4.0
+    report = Reporter(bundle, threads=1).report_from(
+        WindowInputs(vec, None, {"affective_state": ("content", 0.9)}))
+    assert report.modalities_used == ("image",)
+
+
+def test_assemble_refuses_a_mismatch_and_keeps_the_old_bundle(tiny, parts, tmp_path) -> None:
+    good = _assemble(parts, tmp_path / "good", tiny, verify=False)
+    before = (good / "manifest.json").read_bytes()
+    record = json.loads((parts / RECORD).read_text())
+    name = "aligner.onnx"
+    record["files"] = {name: {"sha256": "0" * 64}}
+    bad_src = tmp_path / "bad"
+    for sub in ("align", "instruct"):
+        (bad_src / sub).mkdir(parents=True)
+        for f in (parts / sub).iterdir():
+            (bad_src / sub / f.name).write_bytes(f.read_bytes())
+    (bad_src / RECORD).write_text(json.dumps(record))
+    with pytest.raises(AssembleError, match=name):
+        _assemble(bad_src, good, tiny)
+    assert (good / "manifest.json").read_bytes() == before
+    assert not list(tmp_path.glob("good.old")) and not list(tmp_path.glob(".assemble-*"))
+
+
+def test_source_digest_changes_with_the_weights(parts, tmp_path) -> None:
+    copy = tmp_path / "copy"
+    for sub in ("align", "instruct"):
+        (copy / sub).mkdir(parents=True)
+        for f in (parts / sub).iterdir():
+            (copy / sub / f.name).write_bytes(f.read_bytes())
+    (copy / RECORD).write_bytes((parts / RECORD).read_bytes())
+    assert source_digest(copy) == source_digest(parts)
+    (copy / "align" / "model.pt").write_bytes(b"changed")
+    assert source_digest(copy) != source_digest(parts)
+
+
+def test_missing_record_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(AssembleError, match="build-default"):
+        assemble(tmp_path, tmp_path / "out")
+
+
+def test_card_numbers_block_is_replaced_not_duplicated(tmp_path) -> None:
+    result = {"evaluated": 10,
+              "heads": {"catsound10": {"accuracy": 0.8, "macro_f1": 0.7, "n": 10}},
+              "catmeows_grouped_by_cat": {"macro_f1": 0.55}, "call_type": None,
+              "reports": {"n": 4, "validity": 1.0,
+                          "field_accuracy": {"affective_state": {"accuracy": 0.5, "n": 4}}}}
+    record = {"test": summary(result), "seconds": {"align": 120.0}}
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(f"# Card\n\nprose\n\n{START}\nold\n{END}\n\nmore prose\n")
+    update_card(card, record)
+    update_card(card, record)
+    text = card.read_text()
+    assert text.count(START) == 1 and "old" not in text and "more prose" in text
+    assert "| 0.800 | no (short by 0.020) |" in text
+    assert "| 0.550 | yes |" in text and "n/a" in text
+    assert "affective_state 0.50" in text
