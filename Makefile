@@ -24,5 +24,5 @@ lint: setup
 clean-venv:
 	rm -rf $(VENV)
 
-installer:
-	bash installers/build.sh --smoke
+installer:  # INSTALLER_ARGS="--bundle DIR" to ship another model (see installers/README.md)
+	bash installers/build.sh --smoke $(INSTALLER_ARGS)

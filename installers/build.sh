@@ -2,13 +2,17 @@
 # Build PurrSight for the machine this runs on: a PyInstaller one-folder bundle in
 # dist/purrsight/ and a Debian package dist/purrsight_<version>_<arch>.deb.
 #
-#   installers/build.sh [--no-deb] [--smoke]
+#   installers/build.sh [--no-deb] [--smoke] [--bundle DIR | --no-bundle] [--require-model]
+#                       [--which-model]
 #
 # PyInstaller is not a cross-compiler: run this on amd64 for amd64 and on the Raspberry Pi 5
 # (arm64, Raspberry Pi OS bookworm) for arm64. Nothing below names an architecture.
-# Inputs (optional): PURRSIGHT_BUNDLE_DIR = a model bundle folder to ship as the default
-# (else resources/models/default if present); PURRSIGHT_DEMO_SRC = demo media folder (else
-# resources/demo); PYTHON = interpreter for the build venv (python3).
+# The model shipped as the default (installers/model_bundle.py): --bundle DIR, else
+# $PURRSIGHT_BUNDLE_DIR, else resources/models/default/bundle (written by set-up's
+# `purrsight-model assemble-default`); without one the build goes on with a warning and the
+# app says "model not available"; --require-model makes that an error (CI, once the default
+# model is built). --which-model prints the choice and stops. Other inputs (optional): PURRSIGHT_DEMO_SRC = demo media
+# folder (else resources/demo); PYTHON = interpreter for the build venv (python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,12 +22,22 @@ DIST=dist
 WORK=build/installer
 MAKE_DEB=1
 SMOKE=0
-for arg in "$@"; do
-  case "$arg" in
+BUNDLE_ARG=""
+WHICH_MODEL=0
+REQUIRE_MODEL=0
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-deb) MAKE_DEB=0 ;;
     --smoke) SMOKE=1 ;;
-    *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+    --bundle) [ $# -ge 2 ] || { echo "build.sh: --bundle needs a folder" >&2; exit 2; }
+              BUNDLE_ARG=$2; shift ;;
+    --bundle=*) BUNDLE_ARG=${1#--bundle=} ;;
+    --no-bundle) BUNDLE_ARG=none ;;
+    --which-model) WHICH_MODEL=1 ;;
+    --require-model) REQUIRE_MODEL=1 ;;
+    *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
   esac
+  shift
 done
 
 step_start=$SECONDS
@@ -43,7 +57,30 @@ TORCH=$(pyproject 'next(r for r in p["optional-dependencies"]["train"] if r.star
 ARCH=$(dpkg --print-architecture 2>/dev/null || uname -m)
 echo "build.sh: purrsight $VERSION for $ARCH ($(uname -m)), $(nproc) cores"
 
-# 1. A runtime-only venv: the project's dependencies without extras, plus PyInstaller.
+# 1. The model to ship (installers/model_bundle.py), chosen before anything slow so that a
+#    wrong --bundle fails at once; handed to the spec as PURRSIGHT_BUNDLE_DIR.
+step "model bundle"
+MODEL=$("$PY" installers/model_bundle.py ${BUNDLE_ARG:+--bundle "$BUNDLE_ARG"})
+"$PY" installers/model_bundle.py ${BUNDLE_ARG:+--bundle "$BUNDLE_ARG"} --json \
+  | sed 's/^/build.sh: model: /'
+NO_MODEL_WARNING="build.sh: WARNING building WITHOUT a model bundle: the app will run but say \
+'model not available' (no overlays, no reports). Ship one with --bundle DIR."
+if [ -n "$MODEL" ]; then
+  export PURRSIGHT_BUNDLE_DIR="$MODEL"
+elif [ "$REQUIRE_MODEL" -eq 1 ]; then
+  echo "build.sh: no model bundle and --require-model: run \`make setup\` (it assembles" \
+    "resources/models/default/bundle) or pass --bundle DIR" >&2
+  exit 1
+else
+  echo "$NO_MODEL_WARNING" >&2
+  export PURRSIGHT_BUNDLE_DIR=none
+fi
+if [ "$WHICH_MODEL" -eq 1 ]; then
+  echo "PURRSIGHT_BUNDLE_DIR=$PURRSIGHT_BUNDLE_DIR"
+  exit 0
+fi
+
+# 2. A runtime-only venv: the project's dependencies without extras, plus PyInstaller.
 #    Re-installed only when pyproject.toml or the build requirements change.
 step "build venv $VENV"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
@@ -63,15 +100,35 @@ if "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(0 if u.find_
   exit 1
 fi
 
-# 2. PyInstaller one-folder bundle -> dist/purrsight/
+# 3. Verify the model with the runtime the app uses: every file's sha256 against its manifest,
+#    the schema version, the roles (a corrupt bundle fails the build, not the owner's app).
+if [ -n "$MODEL" ]; then
+  step "verify model"
+  "$VENV/bin/python" - "$MODEL" <<'PY'
+import sys
+from purrsight_model.runtime.bundle import BundleError, load_bundle
+try:
+    load_bundle(sys.argv[1])
+except BundleError as exc:
+    sys.exit(f"build.sh: model bundle rejected: {exc}")
+print(f"build.sh: model verified (hashes, schema, roles): {sys.argv[1]}")
+PY
+fi
+
+# 4. PyInstaller one-folder bundle -> dist/purrsight/
 step "pyinstaller"
 rm -rf "$DIST/purrsight"
 PURRSIGHT_SPEC_WORK="$ROOT/$WORK/spec" "$VENV/bin/pyinstaller" --noconfirm --log-level WARN \
   --distpath "$DIST" --workpath "$WORK/pyinstaller" installers/purrsight.spec
-step "strip"
+step "slim (duplicate vendored libraries) + strip"
+"$PY" installers/slim_bundle.py "$DIST/purrsight"
 "$PY" installers/strip_bundle.py "$DIST/purrsight"
 BUNDLE_MB=$(du -sm "$DIST/purrsight" | cut -f1)
-echo "build.sh: bundle $DIST/purrsight: ${BUNDLE_MB} MB"
+MODEL_DIR="$DIST/purrsight/_internal/resources/models/default/bundle"
+MODEL_MB=0
+[ -d "$MODEL_DIR" ] && MODEL_MB=$(du -sm "$MODEL_DIR" | cut -f1)
+echo "build.sh: bundle $DIST/purrsight: ${BUNDLE_MB} MB (model ${MODEL_MB} MB," \
+  "app without the model $((BUNDLE_MB - MODEL_MB)) MB)"
 
 if [ "$SMOKE" -eq 1 ]; then
   step "smoke test"
@@ -79,10 +136,11 @@ if [ "$SMOKE" -eq 1 ]; then
 fi
 if [ "$MAKE_DEB" -eq 0 ]; then
   step "done (no .deb), ${SECONDS} s in all"
+  [ -n "$MODEL" ] || echo "$NO_MODEL_WARNING" >&2
   exit 0
 fi
 
-# 3. Stage the Debian package tree.
+# 5. Stage the Debian package tree.
 step "stage .deb"
 STAGE="$WORK/deb/purrsight_${VERSION}_${ARCH}"
 rm -rf "$STAGE"
@@ -129,4 +187,5 @@ else
   dpkg-deb --root-owner-group --build -Zxz "$STAGE" "$DEB" >/dev/null
 fi
 step "done, ${SECONDS} s in all"
-echo "build.sh: $DEB: $(du -m "$DEB" | cut -f1) MB (bundle ${BUNDLE_MB} MB)"
+echo "build.sh: $DEB: $(du -m "$DEB" | cut -f1) MB (bundle ${BUNDLE_MB} MB, model ${MODEL_MB} MB)"
+[ -n "$MODEL" ] || echo "$NO_MODEL_WARNING" >&2

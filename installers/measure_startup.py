@@ -2,6 +2,7 @@
 first video frame on screen.
 
     python installers/measure_startup.py [--binary /usr/bin/purrsight] [--runs 3]
+                                         [--app-arg=--no-model ...]
 
 Starts Xvfb (needs Debian's xvfb, x11-utils and imagemagick), launches the binary on the demo
 with a fresh data folder, polls ``xwininfo`` until the "PurrSight" window is viewable, then
@@ -74,10 +75,12 @@ def shows_video(img: np.ndarray) -> bool:
     return float(centre.std()) > 20.0
 
 
-def measure_once(binary: str, env: dict[str, str], timeout: float) -> tuple[float, float]:
+def measure_once(binary: str, env: dict[str, str], timeout: float,
+                 extra: list[str] | None = None) -> tuple[float, float]:
     data = Path(tempfile.mkdtemp(prefix="purrsight-start-"))
     cmd = [binary, "--source", "demo", "--data-dir", str(data / "data"),
-           "--settings", str(data / "settings.json"), "--run-seconds", str(timeout)]
+           "--settings", str(data / "settings.json"), "--run-seconds", str(timeout),
+           *(extra or [])]
     start = time.monotonic()
     log = (data / "stderr.txt").open("w")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -110,12 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--binary", default="/usr/bin/purrsight")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--app-arg", action="append", default=[], metavar="ARG",
+                   help="extra argument for the app (repeatable), e.g. --app-arg=--no-model")
     args = p.parse_args(argv)
     xvfb, display = start_xvfb()
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     env.update(DISPLAY=display, XDG_CONFIG_HOME=tempfile.mkdtemp(prefix="purrsight-cfg-"))
     try:
-        results = [measure_once(args.binary, env, args.timeout) for _ in range(args.runs)]
+        results = [measure_once(args.binary, env, args.timeout, args.app_arg)
+                   for _ in range(args.runs)]
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)

@@ -25,10 +25,17 @@ def _install_dir() -> Path:
     return Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1]))
 
 
+#: Where build.sh puts the shipped model (installers/model_bundle.py DEST), and the folder
+#: older builds used.
+SHIPPED_BUNDLES = ("resources/models/default/bundle", "models/default")
+
+
 def _announce_default_bundle(base: Path) -> None:
-    default = base / "models" / "default"
-    if (default / "manifest.json").is_file():
-        os.environ.setdefault(ENV_DEFAULT_BUNDLE, str(default))
+    for rel in SHIPPED_BUNDLES:
+        default = base / rel
+        if (default / "manifest.json").is_file():
+            os.environ.setdefault(ENV_DEFAULT_BUNDLE, str(default))
+            return
 
 
 def _version(base: Path) -> str:

@@ -6,11 +6,16 @@
 Starts the binary with ``--offscreen-seconds N --source demo`` and a fresh ``--data-dir``
 (config and cache folders are redirected too, so the owner's files are never touched), then
 checks: exit code 0, a JSON summary without errors or exceptions, painted frames, no ERROR or
-traceback in the log, and the database. With a model bundle (the one shipped inside the
-bundle, or ``--bundle``) the check is strict: windows analysed, observations and at least one
-report in SQLite. Event thresholds are set to 0 so an event opens whatever the model thinks of
-the demo; this tests the plumbing, not the model. Without a bundle it says so and checks the
-"model not available" path instead. Exits non-zero on any failure.
+traceback in the log, and the database. With a model bundle the check is strict: windows
+analysed, no "model/reports not available" line, observation rows that only a model writes
+(head probabilities and an aligned embedding), and at least one report whose JSON carries the
+report schema's fields. The shipped bundle (``_internal/resources/models/default/bundle``) is
+*not* passed with ``--bundle``: the data folder is fresh and ``$PURRSIGHT_DEFAULT_BUNDLE`` is
+cleared, so the frozen app must find its own default model, as an installed one would.
+``--bundle DIR`` tests another folder explicitly. Event thresholds are set to 0 so an event
+opens whatever the model thinks of the demo; this tests the plumbing, not the model's
+accuracy. Without a bundle it says so and checks the "model not available" path instead.
+Exits non-zero on any failure.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ SMOKE_SETTINGS = {"event_on_threshold": 0.0, "event_off_threshold": 0.0,
                   "event_min_duration_s": 0.0, "event_gap_s": 5.0, "report_interval_s": 5.0}
 """Open an event at once and report every 5 s (the minimum the settings accept)."""
 LOG_ALARMS = (" ERROR ", " CRITICAL ", "Traceback (most recent call last)")
+SHIPPED_BUNDLES = ("resources/models/default/bundle", "models/default")
+"""Where a one-folder build keeps its default model under ``_internal/`` (current, older)."""
+REPORT_FIELDS = ("affective_state", "vocalization", "arousal", "risk", "summary",
+                 "modalities_used")
+"""Fields every report has (``purrsight_model/schema.py``); a stored report must carry them."""
+NO_MODEL_LINES = ("model not available", "reports not available")
 
 
 @dataclass
@@ -63,9 +74,13 @@ def real_binary(binary: Path) -> Path:
 
 
 def shipped_bundle(binary: Path) -> Path | None:
-    """The model bundle inside a one-folder build (``_internal/models/default``)."""
-    candidate = real_binary(binary).parent / "_internal" / "models" / "default"
-    return candidate if (candidate / "manifest.json").is_file() else None
+    """The model bundle inside a one-folder build (``_internal/resources/models/default/
+    bundle``; ``_internal/models/default`` in older builds)."""
+    internal = real_binary(binary).parent / "_internal"
+    for rel in SHIPPED_BUNDLES:
+        if (internal / rel / "manifest.json").is_file():
+            return internal / rel
+    return None
 
 
 def parse_summary(stdout: str) -> dict[str, Any] | None:
@@ -93,6 +108,30 @@ def log_alarms(log_dir: Path) -> list[str]:
     return hits
 
 
+def model_rows(db: Path) -> dict[str, Any]:
+    """What only a loaded model writes: observation rows with head probabilities and an
+    embedding, and reports with the schema's fields (their JSON parsed)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        obs = conn.execute(
+            "SELECT count(*), max(length(embedding)) FROM observations "
+            "WHERE head_probs IS NOT NULL AND embedding IS NOT NULL").fetchone()
+        probs = [sum(r[0]) for r in conn.execute(
+            "SELECT head_probs FROM observations WHERE head_probs IS NOT NULL LIMIT 50")]
+        reports = []
+        for (text,) in conn.execute("SELECT json FROM reports ORDER BY ts LIMIT 5"):
+            try:
+                reports.append(json.loads(text))
+            except ValueError:
+                reports.append(None)
+    except sqlite3.Error as exc:
+        return {"error": str(exc)}
+    finally:
+        conn.close()
+    return {"observations_with_model": obs[0], "embedding_bytes": obs[1] or 0,
+            "max_prob_mass": max(probs, default=0), "reports": reports}
+
+
 def db_counts(db: Path) -> dict[str, int]:
     """Row counts of the tables the smoke test cares about (absent table -> -1)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -109,12 +148,14 @@ def smoke_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp / "config"),
                XDG_CACHE_HOME=str(tmp / "cache"), PYTHONUNBUFFERED="1")
-    env.pop("PURRSIGHT_DATA_DIR", None)
+    for key in ("PURRSIGHT_DATA_DIR", "PURRSIGHT_DEFAULT_BUNDLE"):
+        env.pop(key, None)  # the app must find its own data folder and shipped model
     return env
 
 
 def run_app(binary: Path, tmp: Path, seconds: float, bundle: Path | None,
             timeout: float) -> tuple[int, str, str, float]:
+    """Run the app; ``bundle`` is passed with ``--bundle`` (None = let it find its own)."""
     settings = tmp / "settings.json"
     settings.write_text(json.dumps(SMOKE_SETTINGS), encoding="utf-8")
     cmd = [str(binary), "--offscreen-seconds", str(seconds), "--source", "demo",
@@ -130,6 +171,30 @@ def run_app(binary: Path, tmp: Path, seconds: float, bundle: Path | None,
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         return -9, out, f"timed out after {timeout:.0f} s", time.monotonic() - start
     return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start
+
+
+def _judge_model(v: Verdict, summary: dict[str, Any], db: Path, status: str,
+                 bundle: Path) -> None:
+    v.check(summary.get("windows_analysed", 0) > 0,
+            f"windows analysed: {summary.get('windows_analysed')}")
+    v.check(not any(s in status for s in NO_MODEL_LINES), f"model loaded (status: {status!r})")
+    loaded = summary.get("model_bundle")  # printed by apps that report it
+    if loaded is not None:
+        v.check(Path(loaded).resolve() == bundle.resolve(),
+                f"the app used {loaded} (expected {bundle})")
+    rows = model_rows(db) if db.is_file() else {"error": "no database"}
+    v.check("error" not in rows, f"model rows readable {rows.get('error', '')}".rstrip())
+    v.check(rows.get("observations_with_model", 0) > 0 and rows.get("max_prob_mass", 0) > 0,
+            f"observations from the model in SQLite: {rows.get('observations_with_model')} "
+            f"(head probabilities + {rows.get('embedding_bytes', 0) // 2}-d embedding)")
+    reports = rows.get("reports") or []
+    good = [r for r in reports if isinstance(r, dict) and all(f in r for f in REPORT_FIELDS)]
+    v.check(bool(good), f"reports from the model in SQLite: {len(good)} with the schema's "
+                        f"fields (of {len(reports)} read)")
+    if good:
+        first = good[0]
+        v.notes.append("note first report: " + json.dumps(
+            {k: first.get(k) for k in ("affective_state", "vocalization", "risk", "summary")}))
 
 
 def judge(code: int, stdout: str, data: Path, bundle: Path | None) -> Verdict:
@@ -153,12 +218,7 @@ def judge(code: int, stdout: str, data: Path, bundle: Path | None) -> Verdict:
     v.check(all(n >= 0 for n in counts.values()) and bool(counts), f"tables present {counts}")
     status = " / ".join(summary.get("status_lines") or [])
     if bundle is not None:
-        v.check(summary.get("windows_analysed", 0) > 0,
-                f"windows analysed: {summary.get('windows_analysed')}")
-        v.check(counts.get("observations", 0) > 0,
-                f"observations in SQLite: {counts.get('observations')}")
-        v.check(counts.get("reports", 0) > 0, f"reports in SQLite: {counts.get('reports')}")
-        v.check("model not available" not in status, f"model loaded (status: {status!r})")
+        _judge_model(v, summary, db, status, bundle)
     else:
         v.notes.append("note no model bundle: checking the 'model not available' path")
         v.check("model not available" in status, f"status says so: {status!r}")
@@ -169,7 +229,8 @@ def judge(code: int, stdout: str, data: Path, bundle: Path | None) -> Verdict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--binary", type=Path, default=DEFAULT_BINARY)
-    p.add_argument("--seconds", type=float, default=12.0)
+    p.add_argument("--seconds", type=float, default=None,
+                   help="run time (default 12 s, 25 s with a model: it loads, then reports)")
     p.add_argument("--timeout", type=float, default=120.0, help="kill the app after this")
     p.add_argument("--bundle", type=Path, help="model bundle (default: the shipped one)")
     p.add_argument("--no-bundle", action="store_true", help="test the no-model path")
@@ -178,16 +239,26 @@ def main(argv: list[str] | None = None) -> int:
     if not args.binary.is_file():
         print(f"smoke: no binary at {args.binary} (run installers/build.sh)", file=sys.stderr)
         return 2
-    bundle = None if args.no_bundle else (args.bundle or shipped_bundle(args.binary))
-    print(f"smoke: model bundle: {bundle or 'none'}")
+    shipped = shipped_bundle(args.binary)
+    bundle = None if args.no_bundle else (args.bundle or shipped)
+    explicit = bundle is not None and bundle != shipped
+    print(f"smoke: model bundle: {bundle or 'none'}"
+          + (" (--bundle)" if explicit else " (shipped: the app must find it itself)"
+             if bundle else ""))
+    seconds = args.seconds or (25.0 if bundle is not None else 12.0)
     tmp = Path(tempfile.mkdtemp(prefix="purrsight-smoke-"))
-    code, out, err, took = run_app(args.binary, tmp, args.seconds, bundle, args.timeout)
+    passed = bundle if explicit else None
+    if args.no_bundle and shipped is not None:  # hide the shipped model: an empty --bundle
+        passed = tmp / "no-model"
+        passed.mkdir()
+    code, out, err, took = run_app(args.binary, tmp, seconds, passed, args.timeout)
     verdict = judge(code, out, tmp / "data", bundle)
-    print(f"smoke: ran {took:.1f} s (asked {args.seconds:g} s)")
+    print(f"smoke: ran {took:.1f} s (asked {seconds:g} s)")
     summary = parse_summary(out)
     if summary:
         keys = ("frames_painted", "windows_analysed", "windows_dropped", "events_opened",
-                "reports_written", "rows_written", "status_lines")
+                "reports_written", "rows_written", "first_frame_s", "model_bundle",
+                "status_lines")
         print("smoke: summary " + json.dumps({k: summary.get(k) for k in keys}))
     for line in verdict.notes + verdict.failures:
         print(f"  {line}")

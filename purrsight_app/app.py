@@ -171,8 +171,11 @@ class PurrSightApp:
         pipe = self.session.pipeline
         stats = pipe.stats if pipe else None
         writer = self.session.writer.status if self.session.writer else None
+        runtime = self.session.runtime
         return {
             "frames_painted": self.live.frames_shown,
+            "first_frame_s": self.live.video.first_frame_s,
+            "model_bundle": str(runtime.bundle) if runtime and runtime.bundle else None,
             "paints": self.live.video.paints,
             "windows_analysed": stats.loop.analysed if stats else 0,
             "windows_dropped": stats.loop.dropped if stats else 0,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import configparser
-import importlib.util
 import json
 import re
 import shutil
@@ -17,18 +16,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from installer_modules import INST, ROOT
+from installer_modules import load as _load
 
-ROOT = Path(__file__).resolve().parents[1]
-INST = ROOT / "installers"
 DEB = INST / "deb"
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, INST / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 deb_depends = _load("deb_depends")
@@ -190,14 +182,24 @@ def test_parse_summary_takes_the_app_summary() -> None:
     assert smoke.parse_summary("no json here") is None
 
 
-def _fake_run(tmp_path: Path, observations: int, reports: int, status: list[str]):
+def _fake_run(tmp_path: Path, observations: int, reports: int, status: list[str],
+              from_model: bool = True):
+    """A data folder like the app leaves it: observation rows (with the model's head
+    probabilities + embedding, or without, as 'no model' rows would be) and reports."""
     data = tmp_path / "data"
     (data / "logs").mkdir(parents=True)
     (data / "logs" / "purrsight.log").write_text("2024 INFO x: fine\n", encoding="utf-8")
     conn = sqlite3.connect(data / "purrsight.db")
-    for table, n in (("observations", observations), ("events", 1), ("reports", reports)):
-        conn.execute(f"CREATE TABLE {table} (id INTEGER)")
-        conn.executemany(f"INSERT INTO {table} VALUES (?)", [(i,) for i in range(n)])
+    conn.execute("CREATE TABLE observations (ts REAL, head_probs BLOB, embedding BLOB)")
+    conn.execute("CREATE TABLE events (id TEXT)")
+    conn.execute("CREATE TABLE reports (id TEXT, ts REAL, json TEXT)")
+    probs, emb = (bytes([10, 200, 45]), bytes(1024)) if from_model else (None, None)
+    conn.executemany("INSERT INTO observations VALUES (?, ?, ?)",
+                     [(float(i), probs, emb) for i in range(observations)])
+    conn.execute("INSERT INTO events VALUES ('e1')")
+    report = {f: "unknown" for f in smoke.REPORT_FIELDS}
+    conn.executemany("INSERT INTO reports VALUES (?, ?, ?)",
+                     [(f"r{i}", float(i), json.dumps(report)) for i in range(reports)])
     conn.commit()
     conn.close()
     summary = {"frames_painted": 10, "windows_analysed": 5, "errors": [], "exceptions": [],
@@ -208,9 +210,29 @@ def _fake_run(tmp_path: Path, observations: int, reports: int, status: list[str]
 def test_judge_is_strict_with_a_bundle(tmp_path: Path) -> None:
     data, out = _fake_run(tmp_path, observations=12, reports=0, status=[])
     verdict = smoke.judge(0, out, data, bundle=tmp_path)
-    assert not verdict.ok and any("reports in SQLite" in f for f in verdict.failures)
+    assert not verdict.ok and any("reports from the model" in f for f in verdict.failures)
     data2, out2 = _fake_run(tmp_path / "b", observations=12, reports=1, status=[])
-    assert smoke.judge(0, out2, data2, bundle=tmp_path).ok
+    assert smoke.judge(0, out2, data2, bundle=tmp_path).ok, smoke.judge(0, out2, data2,
+                                                                          tmp_path).failures
+
+
+def test_judge_wants_rows_only_a_loaded_model_writes(tmp_path: Path) -> None:
+    data, out = _fake_run(tmp_path, observations=12, reports=1, status=[], from_model=False)
+    verdict = smoke.judge(0, out, data, bundle=tmp_path)
+    assert any("observations from the model" in f for f in verdict.failures)
+    data, out = _fake_run(tmp_path / "b", 12, 1, ["reports not available: no LLM"])
+    assert any("model loaded" in f for f in smoke.judge(0, out, data, tmp_path).failures)
+    conn = sqlite3.connect(data / "purrsight.db")
+    conn.execute("UPDATE reports SET json = '{\"summary\": \"x\"}'")  # not a full report
+    conn.commit()
+    conn.close()
+    data_ok, out_ok = _fake_run(tmp_path / "c", 12, 0, [])
+    assert any("reports from the model" in f
+               for f in smoke.judge(0, out, data, tmp_path).failures)
+    summary = json.loads(out_ok)
+    summary["model_bundle"] = str(tmp_path / "elsewhere")  # an app that says which it used
+    assert any("the app used" in f
+               for f in smoke.judge(0, json.dumps(summary), data_ok, tmp_path).failures)
 
 
 def test_judge_without_bundle_wants_the_model_not_available_line(tmp_path: Path) -> None:
@@ -266,17 +288,19 @@ def test_enable_training_script_is_templated_by_build_sh() -> None:
     assert "s/@TORCH@/$TORCH/" in build and "purrsight-enable-training" in build
 
 
-def test_smoke_test_finds_the_bundle_behind_the_wrapper(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["resources/models/default/bundle", "models/default"])
+def test_smoke_test_finds_the_bundle_behind_the_wrapper(tmp_path: Path, where: str) -> None:
     app = tmp_path / "opt" / "purrsight"
-    (app / "_internal" / "models" / "default").mkdir(parents=True)
-    (app / "_internal" / "models" / "default" / "manifest.json").write_text("{}")
+    shipped = app / "_internal" / where  # this build's place, and older builds'
+    shipped.mkdir(parents=True)
+    (shipped / "manifest.json").write_text("{}")
     binary = app / "purrsight"
     binary.write_bytes(b"\x7fELF fake")
     wrapper = tmp_path / "purrsight"
     wrapper.write_text((DEB / "purrsight.sh").read_text().replace("/opt/purrsight/purrsight",
                                                                   str(binary)))
     assert smoke.real_binary(wrapper) == binary.resolve()
-    assert smoke.shipped_bundle(wrapper) == (app / "_internal" / "models" / "default").resolve()
+    assert smoke.shipped_bundle(wrapper) == shipped.resolve()
     assert smoke.shipped_bundle(binary) is not None
-    (app / "_internal" / "models" / "default" / "manifest.json").unlink()
+    (shipped / "manifest.json").unlink()
     assert smoke.shipped_bundle(wrapper) is None

@@ -106,11 +106,12 @@ def test_entry_routes_selftest_and_version(tmp_path: Path, monkeypatch, capsys) 
     assert capsys.readouterr().out.strip() == "purrsight 9.8.7"
 
 
+@pytest.mark.parametrize("where", ["resources/models/default/bundle", "models/default"])
 def test_entry_announces_a_shipped_bundle_only_if_it_has_a_manifest(tmp_path: Path,
-                                                                    monkeypatch) -> None:
+                                                                    monkeypatch, where) -> None:
     entry = _entry()
     monkeypatch.delenv(entry.ENV_DEFAULT_BUNDLE, raising=False)
-    default = tmp_path / "models" / "default"
+    default = tmp_path / where  # where build.sh ships it now, and where older builds did
     default.mkdir(parents=True)
     entry._announce_default_bundle(tmp_path)
     assert entry.ENV_DEFAULT_BUNDLE not in os.environ
@@ -151,6 +152,10 @@ def test_check_bundle_uses_the_shipped_default_and_rejects_nan(tmp_path: Path,
             assert frame.shape == (224, 224, 3) and audio.ndim == 1
             return _FakeObservation(value["p"])
     monkeypatch.setattr(runtime, "Analyzer", FakeAnalyzer)
+    # the source tree's assembled default (resources/models/default/bundle, once set-up has
+    # built it) must not answer for "nothing installed"
+    monkeypatch.setattr(runtime, "default_bundle", lambda: None)
+    monkeypatch.delenv(selftest.ENV_DEFAULT_BUNDLE, raising=False)
     models = tmp_path / "models"
     models.mkdir()
     assert selftest.check_bundle(None, models).startswith("skipped")

@@ -8,6 +8,7 @@ audio level, and repaint. Model calls, decoding and SQL never happen here.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -24,6 +25,20 @@ from purrsight_app.ui.theme import BACKGROUND, MUTED, TOUCH_PX
 PAINT_INTERVAL_MS = 33
 LEVEL_SECONDS = 0.1
 AUDIO_STALE_S = 1.0
+_IMPORTED = time.monotonic()
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux: /proc, so a frozen app's unpacking and
+    imports count too; elsewhere: since this module was imported)."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            start_ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])  # field 22: starttime
+        with open("/proc/uptime", "rb") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -45,6 +60,8 @@ class VideoWidget(QWidget):
         self.lines: list[str] = []
         self.placeholder = "No video"
         self.paints = 0
+        self.first_frame_s: float | None = None
+        """Process age when the first video frame was painted (start-up measurements)."""
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(320, 200)
@@ -64,6 +81,8 @@ class VideoWidget(QWidget):
             x = (rect.width() - self.image.width()) / 2
             y = (rect.height() - self.image.height()) / 2
             p.drawImage(int(x), int(y), self.image)
+            if self.first_frame_s is None:
+                self.first_frame_s = round(process_age_s(), 3)
         else:
             paint_no_video(p, rect, self.placeholder)
         paint_overlay(p, rect, self.view, self.level_db, self.lines)
