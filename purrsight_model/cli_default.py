@@ -24,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--dest", default="", help="source folder (default resources/models/default)")
     b.add_argument("--recipe", default="", help="YAML recipe (default: the shipped one)")
     b.add_argument("--eval-reports", type=int, default=120)
+    b.add_argument("--llm-decoder", default="int8-matmulnbits",
+                   choices=["measured", "fp32", "int8-matmulnbits"],
+                   help="LM decoder precision (measured = the exporter's probe decision)")
     b.add_argument("--json", action="store_true", help="progress as JSON lines")
     b.set_defaults(func=run_build)
     a = sub.add_parser("assemble-default",
@@ -41,7 +44,8 @@ def run_build(args: argparse.Namespace) -> int:
     from purrsight_model.default_model.build import RECIPE, BuildConfig, build_default
 
     cfg = BuildConfig(data=args.data, work=args.work, dest=args.dest,
-                      recipe=args.recipe or str(RECIPE), eval_reports=args.eval_reports)
+                      recipe=args.recipe or str(RECIPE), eval_reports=args.eval_reports,
+                      llm_decoder=args.llm_decoder)
     stop = stop_on_signals()
     try:
         for event in build_default(cfg, stop):
