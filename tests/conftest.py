@@ -8,6 +8,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No test picks up the assembled default model by accident (tests of it unset this).
+os.environ.setdefault("PURRSIGHT_DEFAULT_BUNDLE", "none")
 
 import pytest  # noqa: E402
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from purrsight_app.pipeline.analysis_loop import Analysed
-from purrsight_app.pipeline.protocols import top_or_unknown
+from purrsight_app.pipeline.protocols import ObservationLike, top_or_unknown
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class OverlayConfig:
     """Cat score from which the state readout is shown."""
     signal_threshold: float = 0.5
     """Visible/heard indicators light up from this score."""
+    call_threshold: float = 0.2
+    """The call type is shown only when YAMNet's cat classes score at least this."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,16 @@ def fade_alpha(age_s: float, cfg: OverlayConfig) -> float:
     return 1.0 - frac * (1.0 - cfg.min_alpha)
 
 
+def _call_line(obs: ObservationLike, heard: float | None, cfg: OverlayConfig) -> str:
+    """The call type only when a cat is heard: the head names a call even for silence."""
+    if heard is None:
+        return "Vocalization: no audio"
+    if heard < cfg.call_threshold:
+        return "Vocalization: none heard"
+    label, p = top_or_unknown(obs, "vocalization")
+    return f"Vocalization: {_pretty(label)} {p:.0%}"
+
+
 def overlay_view(
     result: Analysed | None, now: float, cfg: OverlayConfig | None = None
 ) -> OverlayView | None:
@@ -80,9 +92,9 @@ def overlay_view(
     details: list[str] = []
     if present:
         headline = f"{_pretty(state).capitalize()} {conf:.0%}"
-        for head, title in (("vocalization", "Vocalization"), ("arousal", "Arousal")):
-            label, p = top_or_unknown(obs, head)
-            details.append(f"{title}: {_pretty(label)} {p:.0%}")
+        details.append(_call_line(obs, heard, cfg))
+        label, p = top_or_unknown(obs, "arousal")
+        details.append(f"Arousal: {_pretty(label)} {p:.0%}")
     else:
         headline = "No cat detected"
     stale = age >= cfg.stale_s

@@ -159,7 +159,10 @@ def load_bundle(root: str | Path, *, verify: bool = True) -> Bundle:
 def default_bundle() -> Path | None:
     """The shipped default bundle: ``$PURRSIGHT_DEFAULT_BUNDLE``, else the one set-up
     assembled in ``resources/models/default/bundle`` (source tree or frozen app); None when
-    none holds a manifest (not verified here)."""
+    none holds a manifest (not verified here). ``$PURRSIGHT_DEFAULT_BUNDLE=none`` disables it
+    (tests of the no-model path)."""
+    if os.environ.get(ENV_DEFAULT_BUNDLE, "").strip().lower() == "none":
+        return None
     base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
     default = base / "resources" / "models" / "default"
     candidates = [os.environ.get(ENV_DEFAULT_BUNDLE), str(default / "bundle"), str(default)]

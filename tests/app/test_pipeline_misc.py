@@ -24,8 +24,12 @@ def test_overlay_words_a_present_cat_and_fades_when_stale() -> None:
     res = analysed(make_observation(state="playful", conf=0.81, vocalization="chirp"), 100.0)
     fresh = overlay_view(res, 100.5, cfg)
     assert fresh.headline == "Playful 81%" and fresh.alpha == 1.0 and not fresh.stale
-    assert fresh.details[0] == "Vocalization: chirp 70%"
+    assert fresh.details[0] == "Vocalization: no audio"  # image only: no call type invented
     assert fresh.seen and not fresh.heard
+    quiet, loud = (overlay_view(analysed(make_observation(vocalization="chirp", cat_heard=h),
+                                         100.0), 100.5, cfg) for h in (0.05, 0.4))
+    assert quiet.details[0] == "Vocalization: none heard"
+    assert loud.details[0] == "Vocalization: chirp 70%" and not loud.heard
     mid = overlay_view(res, 103.0, cfg)
     old = overlay_view(res, 110.0, cfg)
     assert 0.2 < mid.alpha < 1.0 and old.alpha == pytest.approx(0.2) and old.stale

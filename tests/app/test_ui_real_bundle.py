@@ -60,12 +60,13 @@ def test_real_runtime_drives_overlay_and_reports(make_app, qtbot, cat_clip, tiny
     assert main not in threads["analyze"]
 
 
-def test_default_model_on_the_demo_clip(make_app, qtbot) -> None:
+def test_default_model_on_the_demo_clip(make_app, qtbot, monkeypatch) -> None:
     """The shipped default model (assembled by set-up) sees the demo cat and writes reports."""
     from pathlib import Path
 
     from purrsight_model.runtime import default_bundle, load_bundle
 
+    monkeypatch.delenv("PURRSIGHT_DEFAULT_BUNDLE", raising=False)
     bundle = default_bundle()
     if bundle is None:
         pytest.fail("no assembled default bundle: run `make test` or "

@@ -123,3 +123,10 @@ def test_default_bundle_from_environment(good, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PURRSIGHT_DEFAULT_BUNDLE", str(tmp_path))  # no manifest there
     found = default_bundle()
     assert found is None or (found / MANIFEST).is_file()
+
+
+def test_default_bundle_can_be_switched_off(monkeypatch) -> None:
+    from purrsight_model.runtime import default_bundle
+
+    monkeypatch.setenv("PURRSIGHT_DEFAULT_BUNDLE", "none")
+    assert default_bundle() is None
