@@ -53,6 +53,12 @@ PHASE_HELP = {"1": "Phase 1 tunes how the model sees and hears your cat (the liv
               "12": "Phase 1, then Phase 2 also tunes the written reports. Takes longer."}
 
 
+def model_name(bundle: Path) -> str:
+    """How the owner knows a bundle: "the default model" or its folder name."""
+    parts = bundle.resolve().parts
+    return "the default model" if parts[-3:-1] == ("models", "default") else bundle.name
+
+
 @dataclass
 class FinetuneContext:
     """What the panel needs from the app (callables: the store opens after the window)."""
@@ -140,7 +146,7 @@ class FinetunePanel(QWidget):
         t = self.train
         t.phase_help.setText(PHASE_HELP[self.phases()])
         base = self.current_bundle()
-        t.base.setText(f"Starts from the model in use: {base.name}" if base else
+        t.base.setText(f"Starts from the model in use: {model_name(base)}" if base else
                        "Starts from the packaged encoders (no model in use).")
         mix = self.ctx.mix_dir()
         t.mix.setEnabled(bool(mix))
