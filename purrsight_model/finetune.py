@@ -153,9 +153,12 @@ def finetune(cfg: FinetuneConfig, stop: StopFlag | None = None) -> Iterator[Prog
     instruct_run = None
     if cfg.phases == "12":
         t0 = time.perf_counter()
+        base_instruct = base / SRC_INSTRUCT if base and (
+            base / SRC_INSTRUCT / "adapter.pt").exists() else None  # keep what it knew
         instruct_cfg = load_config(
             InstructConfig, cfg.recipe, data=cfg.instruct or str(_instruct_rows(data)),
-            cache=str(cache), align_run=str(out / "align"), **_section(cfg, "instruct"))
+            cache=str(cache), align_run=str(out / "align"), base=str(base_instruct or ""),
+            **_section(cfg, "instruct"))
         if (yield from _stage(train_instruct(instruct_cfg, out / "instruct", stop=stop))):
             return
         instruct_run = out / "instruct"

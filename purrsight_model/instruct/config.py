@@ -50,6 +50,9 @@ class InstructConfig:
     """Upper bound on tokens of each free-text field when decoding."""
     seed: int = 0
     """Seed for sampling rows, weights and shuffling."""
+    base: str = ""
+    """Earlier Phase 2 run (or a bundle's ``src/instruct``) whose projector + LoRA weights
+    start this run (tensors whose shapes differ start fresh); empty = from scratch."""
     threads: int = 2
     """torch intra-op threads."""
 

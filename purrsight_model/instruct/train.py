@@ -60,7 +60,22 @@ def build_model(cfg: InstructConfig, llm: LoadedLLM, align_dim: int) -> ReportMo
             raise TrainingError(f"no {cfg.lora_targets} layers found in {llm.name}")
         add_lora(llm.model, names, cfg.lora_rank, cfg.lora_alpha)
     projector = Projector(align_dim, llm.hidden_size, cfg.k_tokens, cfg.projector_hidden)
-    return ReportModel(llm.model, projector)
+    model = ReportModel(llm.model, projector)
+    if cfg.base:
+        init_from_base(model, cfg.base)
+    return model
+
+
+def init_from_base(model: ReportModel, base: str) -> int:
+    """Load an earlier run's projector + LoRA tensors where shapes match; returns how many."""
+    blob = ckpt.load_weights(base)
+    own = model.state_dict()
+    earlier = {f"projector.{k}": v for k, v in blob["projector"].items()}
+    earlier.update({f"lm.{k}": v for k, v in blob["lora"].items()})
+    fits = {k: v.to(own[k].dtype) for k, v in earlier.items()
+            if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    return len(fits)
 
 
 def train_instruct(

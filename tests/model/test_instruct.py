@@ -131,3 +131,26 @@ def test_phase2_finds_latest_phase1_run(tmp_path) -> None:
     assert resolve_align_run(InstructConfig(runs_root=str(tmp_path))).name == "new"
     explicit = InstructConfig(runs_root=str(tmp_path), align_run=str(tmp_path / "old"))
     assert resolve_align_run(explicit).name == "old"
+
+
+def test_a_run_can_start_from_an_earlier_runs_weights(tiny_llm_dir, tmp_path) -> None:
+    from purrsight_model.instruct.train import build_model
+
+    train, reports = synthetic_inputs(16, 5)
+    data = InstructData(train, reports, train, reports, align_run="synthetic")
+    first = tmp_path / "first"
+    list(train_instruct(tiny_cfg(epochs=1, eval_rows=1), first, data=data,
+                        llm=load_llm(tiny_llm_dir)))
+    saved = ckpt.load_weights(first)
+    warm = build_model(tiny_cfg(base=str(first)), load_llm(tiny_llm_dir), 512)
+    cold = build_model(tiny_cfg(seed=1), load_llm(tiny_llm_dir), 512)
+    state, fresh = warm.state_dict(), cold.state_dict()
+    for k, v in saved["projector"].items():
+        assert torch.equal(state[f"projector.{k}"], v)
+        assert not torch.equal(fresh[f"projector.{k}"], v)
+    for k, v in saved["lora"].items():
+        assert torch.equal(state[f"lm.{k}"], v)
+    # a different projector size: those tensors start fresh, the adapters still load
+    other = build_model(tiny_cfg(base=str(first), projector_hidden=16), load_llm(tiny_llm_dir),
+                        512)
+    assert all(torch.equal(other.state_dict()[f"lm.{k}"], v) for k, v in saved["lora"].items())
