@@ -87,7 +87,8 @@ def _export(src: Path, record: dict[str, Any], work: Path, threads: int,
     align_run, instruct_run = unpack(src, work / "runs", llm=llm)
     out = export_bundle(align_run, instruct_run, work / "bundle", quantize=record["pins"],
                         threads=threads, sources=sources)
-    attach_sources(out, align_run, instruct_run)
+    # fine-tuning starts from these: the packed fp16 files (half the size of the unpacked)
+    attach_sources(out, src / "align", src / "instruct" if instruct_run else None)
     return out
 
 

@@ -77,7 +77,9 @@ def test_assemble_is_reproducible_and_verified(tiny, parts, tmp_path) -> None:
     assert _assemble(parts, second, tiny) == second  # up to date: nothing rebuilt
     assert (second / STAMP).stat().st_mtime_ns == stamp
     assert json.loads((second / STAMP).read_text())["verified"] is True
-    assert (second / "src" / "align" / "model.pt").is_file()  # fine-tuning starts from it
+    shipped = torch.load(second / "src" / "align" / "model.pt", weights_only=False)
+    assert next(iter(shipped["state_dict"].values())).dtype == torch.float16  # small to ship
+    assert (second / "src" / "instruct" / "adapter.pt").is_file()  # fine-tuning starts here
     bundle = load_bundle(second)
     vec = np.ones(16, np.float32) / 4.0
     report = Reporter(bundle, threads=1).report_from(
