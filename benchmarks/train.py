@@ -31,6 +31,7 @@ from purrsight_model.align.config import AlignConfig, load_config  # noqa: E402
 from purrsight_model.align.data import AlignArrays, feature_std, make_batch  # noqa: E402
 from purrsight_model.align.model import AlignModel  # noqa: E402
 from purrsight_model.align.train import AlignData, class_weights, step_loss  # noqa: E402
+from purrsight_model.export.tiny import tiny_llm_folder  # noqa: E402
 
 
 def synthetic_align(cfg: AlignConfig, n: int, seed: int = 0) -> AlignData:
@@ -79,23 +80,6 @@ def bench_phase1(cfg: AlignConfig, data: AlignData, steps: int) -> dict[str, flo
             "ms_per_step": 1000 * per_step, "s_per_epoch": per_step * epoch_steps}
 
 
-def tiny_llm(folder: Path) -> Path:
-    """A random 2-layer GQA Llama + tiny BPE tokenizer saved as a local HF folder."""
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from purrsight_model.decoding.tiny import build_tiny_tokenizer
-
-    tok = build_tiny_tokenizer(600)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok.backend, eos_token="<|im_end|>",
-                                   pad_token="<|endoftext|>", bos_token="<|im_start|>")
-    cfg = LlamaConfig(vocab_size=tok.vocab_size, hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=1024, tie_word_embeddings=True)
-    LlamaForCausalLM(cfg).save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
-
-
 def bench_phase2(llm_arg: str, steps: int, threads: int, config: Path | None) -> dict[str, float]:
     """Phase 2 training tokens per second (prompt + report tokens through the LM)."""
     from purrsight_model.decoding import HFTokenizer
@@ -109,7 +93,8 @@ def bench_phase2(llm_arg: str, steps: int, threads: int, config: Path | None) ->
     cfg = load_config(InstructConfig, config, threads=threads)
     with tempfile.TemporaryDirectory() as tmp:
         path = None if llm_arg == "packaged" else (
-            tiny_llm(Path(tmp)) if llm_arg == "tiny" else llm_arg)
+            tiny_llm_folder(Path(tmp), hidden=64, max_positions=1024) if llm_arg == "tiny"
+            else llm_arg)
         t0 = time.perf_counter()
         llm = load_llm(path)
         load_s = time.perf_counter() - t0

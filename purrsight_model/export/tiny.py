@@ -125,7 +125,7 @@ def tiny_align_run(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def tiny_llm_folder(folder: Path) -> Path:
+def tiny_llm_folder(folder: Path, hidden: int = 32, max_positions: int = 512) -> Path:
     """A random 2-layer GQA Llama + tiny BPE tokenizer saved as a local HF folder."""
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -134,10 +134,10 @@ def tiny_llm_folder(folder: Path) -> Path:
     tok = build_tiny_tokenizer(600)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok.backend, eos_token="<|im_end|>",
                                    pad_token="<|endoftext|>", bos_token="<|im_start|>")
-    cfg = LlamaConfig(vocab_size=tok.vocab_size, hidden_size=32, intermediate_size=64,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=512, tie_word_embeddings=True,
-                      initializer_range=0.3)
+    cfg = LlamaConfig(vocab_size=tok.vocab_size, hidden_size=hidden,
+                      intermediate_size=2 * hidden, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, max_position_embeddings=max_positions,
+                      tie_word_embeddings=True, initializer_range=0.3)
     torch.manual_seed(0)
     LlamaForCausalLM(cfg).save_pretrained(folder)
     fast.save_pretrained(folder)
