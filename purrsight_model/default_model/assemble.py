@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from purrsight_model.default_model.pack import source_digest, unpack
+from purrsight_model.runtime.bundle import default_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,8 @@ class AssembleError(RuntimeError):
 
 
 def source_dir() -> Path:
-    """``resources/models/default`` of the source tree (or of a frozen app's data)."""
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    return base / "resources" / "models" / "default"
+    """``resources/models/default``: where the runtime looks for the default model too."""
+    return default_model_dir()
 
 
 def bundle_dir(src: Path | None = None) -> Path:

@@ -156,6 +156,12 @@ def load_bundle(root: str | Path, *, verify: bool = True) -> Bundle:
     return bundle
 
 
+def default_model_dir() -> Path:
+    """``resources/models/default`` of the source tree (or of a frozen app's data)."""
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    return base / "resources" / "models" / "default"
+
+
 def default_bundle() -> Path | None:
     """The shipped default bundle: ``$PURRSIGHT_DEFAULT_BUNDLE``, else the one set-up
     assembled in ``resources/models/default/bundle`` (source tree or frozen app); None when
@@ -163,8 +169,7 @@ def default_bundle() -> Path | None:
     (tests of the no-model path)."""
     if os.environ.get(ENV_DEFAULT_BUNDLE, "").strip().lower() == "none":
         return None
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    default = base / "resources" / "models" / "default"
+    default = default_model_dir()
     candidates = [os.environ.get(ENV_DEFAULT_BUNDLE), str(default / "bundle"), str(default)]
     for c in candidates:
         if c and (Path(c) / MANIFEST).is_file():

@@ -187,17 +187,23 @@ def test_load_split_shapes_and_masks(dataset: Path, tmp_path: Path):
     assert np.allclose(sel, batch.audio[3, 0, 0])
 
 
-def test_cli_features(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]):
+def _run_cli_features(dataset: Path, out: Path, monkeypatch: pytest.MonkeyPatch,
+                      *extra: str) -> int:
+    """``purrsight-model features DATASET --out OUT ...`` with fake encoders."""
     fakes = {"image": FakeImage(), "audio": FakeAudio(), "text": FakeText()}
     monkeypatch.setattr(cli_features, "_load_encoders",
                         lambda args, need: {k: v for k, v in fakes.items() if k in need})
     parser = argparse.ArgumentParser()
     cli_features.add_parser(parser.add_subparsers())
-    out = tmp_path / "cache"
     args = parser.parse_args(["features", str(dataset), "--out", str(out), "--no-progress",
-                              "--workers", "1"])
-    assert args.func(args) == 0
+                              *extra])
+    return args.func(args)
+
+
+def test_cli_features(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]):
+    out = tmp_path / "cache"
+    assert _run_cli_features(dataset, out, monkeypatch, "--workers", "1") == 0
     printed = capsys.readouterr().out
     assert "errors: 2" in printed and "broken.mp3" in printed
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
@@ -285,15 +291,9 @@ def test_load_split_reads_a_variant_and_falls_back(dataset: Path, tmp_path: Path
 
 def test_cli_features_augment(dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]):
-    fakes = {"image": FakeImage(), "audio": FakeAudio(), "text": FakeText()}
-    monkeypatch.setattr(cli_features, "_load_encoders",
-                        lambda args, need: {k: v for k, v in fakes.items() if k in need})
-    parser = argparse.ArgumentParser()
-    cli_features.add_parser(parser.add_subparsers())
     out = tmp_path / "cache"
-    args = parser.parse_args(["features", str(dataset), "--out", str(out), "--no-progress",
-                              "--workers", "0", "--augment", "3", "--augment-images", "5"])
-    assert args.func(args) == 0
+    assert _run_cli_features(dataset, out, monkeypatch, "--workers", "0", "--augment", "3",
+                             "--augment-images", "5") == 0
     printed = capsys.readouterr().out
     assert "3 copies per training clip, 5 per photo" in printed
     assert "'audio+aug': 12" in printed and "'image+aug': 10" in printed
