@@ -103,7 +103,7 @@ class TorchPipeline:
         torch = self.torch
         with torch.inference_mode():
             img = self.image.encode([frame]).embedding  # [1, 1280]
-            aud = self.audio.encode(audio)  # [P, 1024], [P, 521]
+            aud = self.audio.encode(audio)  # [P, 1536], [P, 521]
             f = torch.from_numpy(img)[None]
             p, s = torch.from_numpy(aud.embedding)[None], torch.from_numpy(aud.scores)[None]
             fm, pm = torch.ones(f.shape[:2], dtype=torch.bool), torch.ones(p.shape[:2],

@@ -6,7 +6,7 @@
 
 Phase 1 runs the recipe's ``align`` model (ensemble members, augmented copies and all) on
 real cached features when ``--data``/``--cache`` are given, otherwise on random features of
-the real shapes (1024-d YAMNet patches + 521 scores, 1280-d frames, 384-d captions; 15% of
+the real shapes (1536-d YAMNet patches + 521 scores, 1280-d frames, 384-d captions; 15% of
 rows with a photo). Phase 2 runs ``purrsight_model.instruct`` training steps on synthetic
 aligned vectors and reports: ``--llm-tiny`` is a random 2-layer Llama (fast, for CI),
 ``--llm packaged`` the shipped SmolLM2-135M, or a local HF folder / GGUF. Model loading and
@@ -47,7 +47,7 @@ def synthetic_align(cfg: AlignConfig, n: int, seed: int = 0) -> AlignData:
     heads += tuple(HeadSpec(t, "tasks", tuple(f"c{i}" for i in range(10))) for t in cfg.task_heads)
     arrays = AlignArrays(
         image=rng.random((n, f, 1280), np.float32), image_mask=np.repeat(has_image[:, None], f, 1),
-        audio=rng.random((n, p, 1024), np.float32), audio_mask=audio_mask,
+        audio=rng.random((n, p, 1536), np.float32), audio_mask=audio_mask,
         audio_scores=rng.random((n, p, 521), np.float32) ** 8,
         text=rng.standard_normal((n, 384)).astype(np.float32), text_mask=np.ones(n, bool),
         targets={h.name: rng.integers(0, len(h.classes), n) for h in heads},

@@ -111,7 +111,7 @@ class FeatureDims:
     """Sizes of the cached features the model consumes."""
 
     image: int = 1280
-    audio: int = 1024
+    audio: int = 1536  # YAMNet blocks 11 + 13 pooled (encoders.yamnet_taps)
     audio_scores: int = 521
     text: int = 384
 
@@ -198,7 +198,7 @@ class AlignModel(nn.Module):
     def embed_audio(
         self, patches: torch.Tensor, mask: torch.Tensor, scores: torch.Tensor | None
     ) -> torch.Tensor:
-        # patches: [B, P, 1024], mask: [B, P], scores: [B, P, 521] -> [B, 512]
+        # patches: [B, P, D] (YAMNet D = 1536), mask: [B, P], scores: [B, P, 521] -> [B, 512]
         return stack_members([m.embed_audio(patches, mask, scores) for m in self.members])
 
     def embed_text(self, text: torch.Tensor) -> torch.Tensor:

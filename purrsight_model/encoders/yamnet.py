@@ -19,7 +19,7 @@ from purrsight_model.encoders.yamnet_graph import (
 )
 from purrsight_model.frontends import TARGET_SR, log_mel_patches
 
-EMBED_DIM = 1024
+EMBED_DIM = 1536  # blocks 11 + 13 pooled (yamnet_taps); the instance reads the graph
 BATCH = 64  # patches per ORT call: bounds memory on long files
 
 
@@ -45,7 +45,7 @@ def make_session(path: Path, threads: int = 0, optimize: bool = True):  # -> ort
 
 
 class YamnetEncoder:
-    """0.96 s log-mel patches -> 1024-d embeddings + 521 AudioSet probabilities."""
+    """0.96 s log-mel patches -> 1536-d multi-layer embeddings + 521 AudioSet probabilities."""
 
     kind = "yamnet"
     dim = EMBED_DIM

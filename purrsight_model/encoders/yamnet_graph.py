@@ -7,8 +7,9 @@ two processes building at once cannot leave a half-written graph behind.
 
 Graph contract (what the runtime and the exporter rely on):
 input ``log_mel`` float32 [N, 1, 96, 64] (``frontends.log_mel_patches``), outputs
-``embedding`` [N, 1024] (the tensor feeding the classifier), ``scores`` [N, 521] (sigmoid)
-and ``logits`` [N, 521].
+``embedding`` [N, D] (YAMNet: blocks 11 + 13 pooled, D = 1536, see ``yamnet_taps``; graphs
+without those blocks: the tensor feeding the classifier), ``scores`` [N, 521] (sigmoid) and
+``logits`` [N, 521].
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from purrsight_model.encoders.base import EncoderError, sha256_file
+from purrsight_model.encoders.yamnet_taps import tap_nodes
 
-RECIPE = 1  # bump when the conversion changes: the cache key and the version change with it
+RECIPE = 2  # bump when the conversion changes: the cache key and the version change with it
 INPUT_NAME = "log_mel"
 EMBEDDING_OUTPUT = "embedding"
 SCORES_OUTPUT = "scores"
@@ -46,7 +48,7 @@ class YamnetFiles:
     float_sha256: str
     quantized_path: Path | None
     """The extracted original (w8a8) graph, kept for comparisons; None for float sources."""
-    embedding_dim: int = 1024
+    embedding_dim: int = 1536
     num_classes: int = 521
 
 
@@ -200,9 +202,14 @@ def _expose_outputs(model, src: Path | str):  # onnx.ModelProto -> ModelProto
     old_in, old_out = graph.input[0].name, graph.output[0].name
     producer = next(n for n in graph.node if old_out in n.output)
     nodes = [helper.make_node("Identity", [INPUT_NAME], [old_in], name="input_alias"), *graph.node]
-    nodes.append(
-        helper.make_node("Identity", [emb_tensor], [EMBEDDING_OUTPUT], name="embedding_out")
-    )
+    taps = tap_nodes(graph, EMBEDDING_OUTPUT)
+    if taps is None:
+        nodes.append(
+            helper.make_node("Identity", [emb_tensor], [EMBEDDING_OUTPUT], name="embedding_out")
+        )
+    else:
+        nodes.extend(taps[0])
+        emb_dim = taps[1]
     if producer.op_type == "Sigmoid":
         nodes.append(helper.make_node("Identity", [old_out], [SCORES_OUTPUT], name="scores_out"))
         nodes.append(

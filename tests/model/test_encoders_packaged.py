@@ -30,11 +30,11 @@ def test_mobilenet_v2_packaged_weights_load_strict() -> None:
 
 def test_yamnet_packaged_float_graph(tmp_path: Path) -> None:
     enc = load_audio_encoder(EncoderConfig("yamnet", cache_dir=str(tmp_path)))
-    assert (enc.dim, enc.sample_rate) == (1024, 16000)
+    assert (enc.dim, enc.sample_rate) == (1536, 16000)  # blocks 11 + 13 pooled (yamnet_taps)
     t = np.arange(3 * 16000) / 16000
     wav = (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
     feats = enc.encode(wav)
-    assert feats.embedding.shape == (6, 1024) and feats.scores.shape == (6, 521)
+    assert feats.embedding.shape == (6, 1536) and feats.scores.shape == (6, 521)
     assert np.all(np.isfinite(feats.embedding)) and feats.embedding.std() > 0
     assert np.all((feats.scores >= 0) & (feats.scores <= 1))
     silence = enc.encode(np.zeros(16000, np.float32)).scores[0]
