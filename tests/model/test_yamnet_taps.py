@@ -7,7 +7,12 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from purrsight_model.encoders.yamnet_graph import EMBEDDING_OUTPUT, INPUT_NAME, build_float_graph
+from purrsight_model.encoders.yamnet_graph import (
+    EMBEDDING_OUTPUT,
+    INPUT_NAME,
+    build_float_graph,
+    output_dims,
+)
 from purrsight_model.encoders.yamnet_taps import TAPS, pointwise_blocks
 
 WIDTHS = (3, 4, 5, 6, 7)  # five 1x1 conv blocks; the taps pick the 2nd and 4th
@@ -57,8 +62,7 @@ def test_embedding_concatenates_the_tapped_blocks_pooled() -> None:
     model, params = _blocks_graph(rng)
     assert [c for _, c in pointwise_blocks(model.graph)] == list(WIDTHS)
     float_model = build_float_graph(model)
-    dims = {o.name: o.type.tensor_type.shape.dim[1].dim_value for o in float_model.graph.output}
-    assert dims[EMBEDDING_OUTPUT] == WIDTHS[TAPS[0]] + WIDTHS[TAPS[1]]
+    assert output_dims(float_model) == (WIDTHS[TAPS[0]] + WIDTHS[TAPS[1]], CLASSES)
     x = rng.normal(0, 1, (3, 1, 96, 64)).astype(np.float32)
     sess = ort.InferenceSession(float_model.SerializeToString(),
                                 providers=["CPUExecutionProvider"])
@@ -70,5 +74,5 @@ def test_embedding_concatenates_the_tapped_blocks_pooled() -> None:
 def test_graph_without_enough_blocks_keeps_the_classifier_input() -> None:
     model, _ = _blocks_graph(np.random.default_rng(1), widths=(3, 4))
     float_model = build_float_graph(model)
-    dims = {o.name: o.type.tensor_type.shape.dim[1].dim_value for o in float_model.graph.output}
-    assert dims[EMBEDDING_OUTPUT] == 4  # fewer blocks than the taps need: the classifier input
+    # fewer blocks than the taps need: the classifier input
+    assert output_dims(float_model) == (4, CLASSES)
