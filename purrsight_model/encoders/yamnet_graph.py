@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from purrsight_model.encoders.base import EncoderError, sha256_file
-from purrsight_model.encoders.yamnet_taps import tap_nodes
+from purrsight_model.encoders.yamnet_taps import tap_nodes, weight_dims
 
 RECIPE = 2  # bump when the conversion changes: the cache key and the version change with it
 INPUT_NAME = "log_mel"
@@ -254,11 +254,11 @@ def _head_dims(head, graph) -> tuple[int, int]:  # (NodeProto, GraphProto)
     """(embedding dim, classes) from the classifier's constant weight matrix."""
     from onnx import helper
 
-    weight = next((i for i in graph.initializer if i.name == head.input[1]), None)
-    if weight is None or len(weight.dims) != 2:
+    dims = weight_dims(head, graph)
+    if dims is None or len(dims) != 2:
         raise ValueError("the classifier weight is not a constant matrix")
     trans_b = any(a.name == "transB" and helper.get_attribute_value(a) for a in head.attribute)
-    rows, cols = int(weight.dims[0]), int(weight.dims[1])
+    rows, cols = dims
     return (cols, rows) if head.op_type == "Gemm" and trans_b else (rows, cols)
 
 

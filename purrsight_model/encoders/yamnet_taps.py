@@ -25,16 +25,12 @@ TAPS = (-4, -2)
 """Pointwise blocks tapped, counted from the last one (-1 feeds the classifier)."""
 
 
-def _weight_dims(node, graph) -> list[int] | None:  # (NodeProto, GraphProto)
+def weight_dims(node, graph) -> list[int] | None:  # (NodeProto, GraphProto)
+    """Shape of the node's constant weight (its second input), or None when not a constant."""
+    if len(node.input) < 2:
+        return None
     weight = next((i for i in graph.initializer if i.name == node.input[1]), None)
     return None if weight is None else [int(d) for d in weight.dims]
-
-
-def _is_pointwise(node, graph) -> bool:
-    if node.op_type != "Conv" or len(node.input) < 2:
-        return False
-    dims = _weight_dims(node, graph)
-    return dims is not None and len(dims) == 4 and dims[2:] == [1, 1]
 
 
 def pointwise_blocks(graph) -> list[tuple[str, int]]:  # GraphProto -> [(tensor, channels)]
@@ -45,11 +41,12 @@ def pointwise_blocks(graph) -> list[tuple[str, int]]:  # GraphProto -> [(tensor,
             consumers.setdefault(name, []).append(node)
     blocks = []
     for node in graph.node:
-        if not _is_pointwise(node, graph):
+        dims = weight_dims(node, graph) if node.op_type == "Conv" else None
+        if dims is None or len(dims) != 4 or dims[2:] != [1, 1]:
             continue
         out = node.output[0]
         relu = [n for n in consumers.get(out, []) if n.op_type == "Relu"]
-        blocks.append((relu[0].output[0] if relu else out, _weight_dims(node, graph)[0]))
+        blocks.append((relu[0].output[0] if relu else out, dims[0]))
     return blocks
 
 
