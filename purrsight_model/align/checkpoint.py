@@ -71,17 +71,30 @@ def load_state(out: Path) -> dict[str, Any] | None:
         raise TrainingError(f"cannot resume from {path}: {exc}") from exc
 
 
-def load_align_run(run: str | Path) -> AlignModel:
-    """Rebuild the best Phase 1 model of a run folder (eval mode)."""
+def load_align_run(run: str | Path, cfg: AlignConfig | None = None) -> AlignModel:
+    """Rebuild the best Phase 1 model of a run folder (eval mode).
+
+    With ``cfg`` the module is built from it rather than from the saved config (the run's
+    own ``_finish`` does this): weights it adds that the checkpoint lacks may only be
+    unfitted linear probes, which start neutral."""
+    blob = read_model_blob(run)
+    cfg = cfg or load_config(AlignConfig, None, **blob["config"])
+    heads = tuple(HeadSpec(h["name"], h["source"], tuple(h["classes"])) for h in blob["heads"])
+    model = AlignModel(cfg, FeatureDims(**blob["dims"]), heads)
+    missing, unexpected = model.load_state_dict(upgrade_state_dict(blob["state_dict"]),
+                                                strict=False)
+    wrong = [k for k in missing if not k.startswith("probes.")] + list(unexpected)
+    if wrong:
+        raise TrainingError(f"{run}: checkpoint does not match its model (e.g. {wrong[:3]})")
+    return model.eval()
+
+
+def read_model_blob(run: str | Path) -> dict[str, Any]:
+    """The saved ``model.pt`` dict of a run folder (weights, heads, dims, config, extras)."""
     path = Path(run) / RUN_MARKER
     if not path.exists():
         raise TrainingError(f"{run} is not a Phase 1 run folder (no {RUN_MARKER})")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = load_config(AlignConfig, None, **blob["config"])
-    heads = tuple(HeadSpec(h["name"], h["source"], tuple(h["classes"])) for h in blob["heads"])
-    model = AlignModel(cfg, FeatureDims(**blob["dims"]), heads)
-    model.load_state_dict(upgrade_state_dict(blob["state_dict"]))
-    return model.eval()
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def upgrade_state_dict(state: dict[str, Any]) -> dict[str, Any]:

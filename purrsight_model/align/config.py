@@ -47,6 +47,13 @@ class AlignConfig:
     """Schema fields that get an overlay head (trained where labels are known)."""
     task_heads: tuple[str, ...] = ()
     """Dataset tasks (row["tasks"] keys) that get a head, e.g. "catsound10"."""
+    probe_heads: tuple[str, ...] = ()
+    """Audio heads that also get a linear probe on the pooled frozen audio features (fitted
+    after training, see ``align.probe``); its probabilities are mixed into the head's."""
+    probe_weight: float = 0.5
+    """Share of the probe in a probed head's probability (where the row has audio)."""
+    probe_c: float = 0.1
+    """Inverse L2 strength of the probes' logistic regression (on standardised features)."""
     max_patches: int = 20
     """Audio patches (0.96 s, hop 0.48 s) kept per clip; longer clips are cropped."""
     max_frames: int = 8

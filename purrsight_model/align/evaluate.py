@@ -39,7 +39,9 @@ def embed_all(model: AlignModel, arrays: AlignArrays, batch_size: int = 256) -> 
         parts["image"].append(img.numpy())
         parts["audio"].append(aud.numpy())
         parts["text"].append(model.embed_text(batch.text).numpy())
-        for name, logits in model.classify(img, batch.has_image, aud, batch.has_audio).items():
+        logits_by_head = model.classify_media(img, batch.has_image, aud, batch.has_audio,
+                                              batch.audio, batch.audio_mask, batch.audio_scores)
+        for name, logits in logits_by_head.items():
             probs[name].append(torch.softmax(logits, -1).numpy())
     cat = {k: np.concatenate(v) if v else np.zeros((0, model.cfg.dim)) for k, v in parts.items()}
     return Embedded(

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from purrsight_model.align.config import AlignConfig, HeadSpec
+from purrsight_model.align.probe import LinearProbe, mix_probs, pooled_audio
 
 #: Floor added to YAMNet's class probabilities before taking logs (``score_features``).
 SCORE_EPS = 1e-4
@@ -186,6 +187,9 @@ class AlignModel(nn.Module):
         self.members = nn.ModuleList(AlignMember(cfg, dims, heads, cfg.dim // n)
                                      for _ in range(n))
         self.text_proj = StackedProjection(n, dims.text, cfg.hidden, cfg.dim // n, cfg.dropout)
+        probe_in = 2 * dims.audio + dims.audio_scores
+        self.probes = nn.ModuleDict({h.name: LinearProbe(probe_in, len(h.classes))
+                                     for h in heads if h.name in cfg.probe_heads})
 
     @property
     def n_members(self) -> int:
@@ -225,3 +229,28 @@ class AlignModel(nn.Module):
         return {name: torch.logsumexp(torch.stack([F.log_softmax(o[name], -1) for o in outs]),
                                       dim=0) - math.log(n)
                 for name in outs[0]}
+
+    def classify_media(
+        self,
+        image: torch.Tensor,
+        has_image: torch.Tensor,
+        audio: torch.Tensor,
+        has_audio: torch.Tensor,
+        patches: torch.Tensor,
+        patch_mask: torch.Tensor,
+        scores: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        """``classify`` plus the fitted linear probes of ``cfg.probe_heads``, which read the
+        pooled audio features (patches [B, P, D], patch_mask [B, P], scores [B, P, S]).
+
+        A probed head returns log of the mixed probability (softmax of it is the mix)."""
+        logits = self.classify(image, has_image, audio, has_audio)
+        if not len(self.probes):
+            return logits
+        pooled = pooled_audio(patches, patch_mask, scores)  # [B, 2D + S]
+        present = has_audio.to(pooled.dtype).unsqueeze(-1)  # [B, 1]
+        for name, probe in self.probes.items():
+            weight = self.cfg.probe_weight * probe.fitted * present  # [B, 1]
+            logits[name] = mix_probs(logits[name], probe(pooled), weight)
+        return logits
+

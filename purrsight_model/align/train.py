@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from purrsight_model.align.data import AlignArrays, Batch, feature_std, make_bat
 from purrsight_model.align.evaluate import evaluate_split, selection_score
 from purrsight_model.align.loss import contrastive_loss
 from purrsight_model.align.model import AlignModel, FeatureDims
+from purrsight_model.align.probe import fit_probe, pooled_audio
 from purrsight_model.progress import Progress, StopFlag, TrainingError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -154,7 +158,7 @@ def train_align(
                               total, run.last_loss, run.ema_state())
         if run.state["bad_epochs"] >= cfg.patience:
             break
-    yield from _finish(out, data, total, run.state)
+    yield from _finish(out, data, total, run.state, cfg)
 
 
 class _Run:
@@ -266,10 +270,16 @@ def _summary(result: dict) -> dict[str, float]:
     return flat
 
 
-def _finish(out: Path, data: AlignData, total: int, state: dict) -> Iterator[Progress]:
+def _finish(out: Path, data: AlignData, total: int, state: dict,
+            cfg: AlignConfig) -> Iterator[Progress]:
     from purrsight_model.align.report import write_run_report
 
-    model = ckpt.load_align_run(out)
+    model = ckpt.load_align_run(out, cfg)
+    if len(model.probes):
+        yield Progress("align", state["step"], total, message="fitting linear probes")
+        probe_acc = fit_probes(model, data.train, cfg.probe_c)
+        extra = {k: v for k, v in ckpt.read_model_blob(out).items() if k not in _MODEL_KEYS}
+        ckpt.save_model(model, out, {**extra, "probe_train_accuracy": probe_acc})
     final = evaluate_split(model, data.val) if len(data.val) else {"heads": {}, "retrieval": {}}
     final["best_epoch"] = state["epoch"] - state["bad_epochs"]
     final["train_rows"], final["val_rows"] = len(data.train), len(data.val)
@@ -277,6 +287,27 @@ def _finish(out: Path, data: AlignData, total: int, state: dict) -> Iterator[Pro
     write_run_report(out, final)
     yield Progress("align", state["step"], total, metrics=_summary(final), done=True,
                    message=f"finished; best epoch {final['best_epoch']}")
+
+
+#: ``model.pt`` keys written by ``save_model`` itself (the rest are a run's extras).
+_MODEL_KEYS = ("state_dict", "heads", "dims", "config")
+
+
+def fit_probes(model: AlignModel, rows: AlignArrays, c: float) -> dict[str, float]:
+    """Fit each linear probe of ``model`` on the rows (originals, not augmented copies)
+    that have audio and its head's label; returns the training accuracy per probe."""
+    pooled = pooled_audio(torch.from_numpy(rows.audio), torch.from_numpy(rows.audio_mask),
+                          torch.from_numpy(rows.audio_scores)).numpy()  # [N, 2D + S]
+    has_audio = rows.audio_mask.any(-1)
+    out = {}
+    for name, probe in model.probes.items():
+        y = rows.targets[name]
+        keep = (y >= 0) & has_audio
+        if len(np.unique(y[keep])) < 2:
+            log.warning("probe %s: fewer than 2 classes in the fit rows; left unfitted", name)
+            continue
+        out[name] = fit_probe(probe, pooled[keep].astype(np.float64), y[keep], c)
+    return out
 
 
 def _init_from_base(model: AlignModel, base: str) -> None:

@@ -41,7 +41,8 @@ class AlignGraph(nn.Module):
         aud = self.model.embed_audio(audio_patches, am, audio_scores)
         aud = aud * has_a.float().unsqueeze(-1)  # [B, 512]
         fused = F.normalize(img + aud, dim=-1, eps=1e-6)  # [B, 512], zeros if neither
-        logits = self.model.classify(img, has_i, aud, has_a)
+        logits = self.model.classify_media(img, has_i, aud, has_a, audio_patches, am,
+                                           audio_scores)
         probs = [torch.softmax(logits[name], dim=-1) for name in self.head_names]
         return (img, aud, fused, *probs)
 

@@ -112,13 +112,18 @@ def tiny_sources(folder: Path) -> EncoderSources:
 
 def tiny_align_run(folder: Path, seed: int = 0) -> Path:
     """A random (untrained) Phase 1 run folder with the tiny feature sizes."""
-    cfg = AlignConfig(dim=16, hidden=32, dropout=0.0, max_frames=4, max_patches=6, seed=seed)
+    cfg = AlignConfig(dim=16, hidden=32, dropout=0.0, max_frames=4, max_patches=6, seed=seed,
+                      probe_heads=("vocalization",))
     torch.manual_seed(seed)
     model = AlignModel(cfg, DIMS, HEADS)
     with torch.no_grad():
         for p in model.parameters():  # larger weights: peaked, input-dependent head outputs
             if p.dim() > 1:
                 p.mul_(3.0)
+        for probe in model.probes.values():  # a random "fitted" probe: the graph carries it
+            torch.nn.init.normal_(probe.linear.weight, std=0.5)
+            torch.nn.init.normal_(probe.linear.bias)
+            probe.fitted.fill_(1.0)
     ackpt.write_config(cfg, folder)
     ackpt.save_model(model, folder)
     ackpt.write_metrics(folder, {"n": 0, "note": "tiny random run for tests"})

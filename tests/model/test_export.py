@@ -63,7 +63,12 @@ def test_aligner_graph_matches_torch_for_every_presence_pattern(built) -> None:
     with torch.no_grad():
         img = model.embed_image(t[0], t[1] > 0.5) * (t[1].amax(-1, keepdim=True) > 0.5)
         aud = model.embed_audio(t[2], t[3] > 0.5, t[4]) * (t[3].amax(-1, keepdim=True) > 0.5)
-        logits = model.classify(img, t[1].amax(-1) > 0.5, aud, t[3].amax(-1) > 0.5)
+        logits = model.classify_media(img, t[1].amax(-1) > 0.5, aud, t[3].amax(-1) > 0.5,
+                                      t[2], t[3] > 0.5, t[4])
+        plain = model.classify(img, t[1].amax(-1) > 0.5, aud, t[3].amax(-1) > 0.5)
+    assert "vocalization" in model.probes  # the tiny run carries a fitted linear probe
+    heard = t[3].amax(-1) > 0.5
+    assert not np.allclose(logits["vocalization"][heard], plain["vocalization"][heard].log_softmax(-1))
     np.testing.assert_allclose(got["image_vec"], img.numpy(), atol=1e-5)
     np.testing.assert_allclose(got["audio_vec"], aud.numpy(), atol=1e-5)
     for head, lg in logits.items():

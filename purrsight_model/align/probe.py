@@ -1,0 +1,85 @@
+"""Linear probes on pooled frozen audio features, mixed into chosen heads' probabilities.
+
+A multinomial logistic regression on a clip's mean and max patch embedding plus its mean
+YAMNet class scores generalises across recording sources and cats differently from the
+MLP heads on the aligned vectors (measured on the validation split: CatMeows context
+macro-F1 .65 -> .70, CatSound-10 accuracy .82 -> .83 with both mixed half and half). It is
+fitted in closed form after Phase 1 training, on the same rows, and then lives inside
+``AlignModel`` as plain tensors, so the exported aligner graph carries it and the runtime
+needs nothing new.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Floor inside log(mean class probability), as in ``model.SCORE_EPS``.
+LOG_EPS = 1e-4
+#: Bias of a class the probe never saw: its probability is ~0 and the MLP decides alone.
+UNSEEN_BIAS = -30.0
+
+
+def pooled_audio(patches: torch.Tensor, mask: torch.Tensor,
+                 scores: torch.Tensor) -> torch.Tensor:
+    """Clip features of the probe: [B, P, D], [B, P] bool, [B, P, S] -> [B, 2D + S]
+    (mean patch ++ max patch ++ log of the mean class probability; zeros without audio)."""
+    m = mask.unsqueeze(-1).to(patches.dtype)  # [B, P, 1]
+    count = m.sum(1).clamp_min(1.0)  # [B, 1]
+    present = (m.sum(1) > 0).to(patches.dtype)  # [B, 1]
+    mean = (patches * m).sum(1) / count  # [B, D]
+    peak = patches.masked_fill(m == 0, -1e4).amax(1) * present  # [B, D]
+    log_scores = torch.log((scores * m).sum(1) / count + LOG_EPS)  # [B, S]
+    return torch.cat([mean, peak, log_scores], dim=-1)
+
+
+class LinearProbe(nn.Module):
+    """Standardise, then one linear layer; ``fitted`` is 0 until ``fit_probe`` ran (an
+    unfitted probe is left out of the mix entirely)."""
+
+    def __init__(self, in_dim: int, classes: int) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(in_dim))
+        self.register_buffer("scale", torch.ones(in_dim))
+        self.register_buffer("fitted", torch.zeros(()))
+        self.linear = nn.Linear(in_dim, classes)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+        self.linear.requires_grad_(False)  # fitted in closed form, never by the optimiser
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear((x - self.shift) * self.scale)  # [B, in] -> [B, C]
+
+
+def mix_probs(logits: torch.Tensor, probe_logits: torch.Tensor,
+              weight: torch.Tensor) -> torch.Tensor:
+    """log((1 - w) softmax(logits) + w softmax(probe)); ``weight`` is [B, 1] (0 = MLP only)."""
+    p = (1 - weight) * torch.softmax(logits, -1) + weight * torch.softmax(probe_logits, -1)
+    return torch.log(p.clamp_min(1e-12))
+
+
+@torch.no_grad()
+def fit_probe(probe: LinearProbe, x: np.ndarray, y: np.ndarray, c: float) -> float:
+    """Fit ``probe`` on rows ``x`` [N, D] with class indices ``y`` [N] (class-balanced
+    multinomial logistic regression, L2 strength 1/c); returns the training accuracy."""
+    from sklearn.linear_model import LogisticRegression
+
+    shift = x.mean(0)
+    std = x.std(0)
+    scale = np.where(std > 1e-6, 1.0 / np.maximum(std, 1e-6), 1.0)
+    z = (x - shift) * scale
+    lr = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(z, y)
+    weight = np.zeros(tuple(probe.linear.weight.shape), np.float64)  # [C, D]
+    bias = np.full(weight.shape[0], UNSEEN_BIAS)
+    seen = lr.classes_.astype(np.int64)
+    if len(seen) == 2:  # sklearn's binary form: one logit for the second class
+        weight[seen[1]], bias[seen[0]], bias[seen[1]] = lr.coef_[0], 0.0, lr.intercept_[0]
+    else:
+        weight[seen], bias[seen] = lr.coef_, lr.intercept_
+    probe.shift.copy_(torch.from_numpy(shift))
+    probe.scale.copy_(torch.from_numpy(scale))
+    probe.linear.weight.copy_(torch.from_numpy(weight))
+    probe.linear.bias.copy_(torch.from_numpy(bias))
+    probe.fitted.fill_(1.0)
+    return float(lr.score(z, y))
