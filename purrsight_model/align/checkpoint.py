@@ -23,6 +23,7 @@ import yaml
 
 from purrsight_model.align.config import AlignConfig, HeadSpec, config_to_dict, load_config
 from purrsight_model.align.model import AlignModel, FeatureDims
+from purrsight_model.align.packed_weights import expand
 from purrsight_model.progress import TrainingError
 
 RUN_MARKER = "model.pt"
@@ -94,7 +95,9 @@ def read_model_blob(run: str | Path) -> dict[str, Any]:
     path = Path(run) / RUN_MARKER
     if not path.exists():
         raise TrainingError(f"{run} is not a Phase 1 run folder (no {RUN_MARKER})")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob["state_dict"] = expand(blob["state_dict"])  # the default model stores int8 matrices
+    return blob
 
 
 def upgrade_state_dict(state: dict[str, Any]) -> dict[str, Any]:

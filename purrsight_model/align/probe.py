@@ -19,6 +19,12 @@ from torch import nn
 LOG_EPS = 1e-4
 #: Bias of a class the probe never saw: its probability is ~0 and the MLP decides alone.
 UNSEEN_BIAS = -30.0
+#: A feature's std is floored at this share of its block's median std before dividing: a
+#: YAMNet class that never fires has a near-constant log-score on the training clips, and
+#: an owner's room that does trigger it must not become thousands of standard deviations.
+STD_FLOOR = 0.1
+#: Standardised features are clipped to +-CLIP, for the same reason.
+CLIP = 10.0
 
 
 def pooled_audio(patches: torch.Tensor, mask: torch.Tensor,
@@ -49,7 +55,8 @@ class LinearProbe(nn.Module):
         self.linear.requires_grad_(False)  # fitted in closed form, never by the optimiser
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear((x - self.shift) * self.scale)  # [B, in] -> [B, C]
+        z = ((x - self.shift) * self.scale).clamp(-CLIP, CLIP)  # [B, in]
+        return self.linear(z)  # [B, C]
 
 
 def mix_probs(logits: torch.Tensor, probe_logits: torch.Tensor,
@@ -60,15 +67,17 @@ def mix_probs(logits: torch.Tensor, probe_logits: torch.Tensor,
 
 
 @torch.no_grad()
-def fit_probe(probe: LinearProbe, x: np.ndarray, y: np.ndarray, c: float) -> float:
+def fit_probe(probe: LinearProbe, x: np.ndarray, y: np.ndarray, c: float,
+              blocks: tuple[int, ...] = ()) -> float:
     """Fit ``probe`` on rows ``x`` [N, D] with class indices ``y`` [N] (class-balanced
-    multinomial logistic regression, L2 strength 1/c); returns the training accuracy."""
+    multinomial logistic regression, L2 strength 1/c); returns the training accuracy.
+
+    ``blocks``: sizes of the feature groups whose stds are floored together (default: one)."""
     from sklearn.linear_model import LogisticRegression
 
     shift = x.mean(0)
-    std = x.std(0)
-    scale = np.where(std > 1e-6, 1.0 / np.maximum(std, 1e-6), 1.0)
-    z = (x - shift) * scale
+    scale = inverse_std(x.std(0), blocks or (x.shape[1],))
+    z = np.clip((x - shift) * scale, -CLIP, CLIP)
     lr = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(z, y)
     weight = np.zeros(tuple(probe.linear.weight.shape), np.float64)  # [C, D]
     bias = np.full(weight.shape[0], UNSEEN_BIAS)
@@ -83,3 +92,18 @@ def fit_probe(probe: LinearProbe, x: np.ndarray, y: np.ndarray, c: float) -> flo
     probe.linear.bias.copy_(torch.from_numpy(bias))
     probe.fitted.fill_(1.0)
     return float(lr.score(z, y))
+
+
+def inverse_std(std: np.ndarray, blocks: tuple[int, ...]) -> np.ndarray:
+    """1 / std, each std floored at ``STD_FLOOR`` x the median std of its block ([D] -> [D])."""
+    if sum(blocks) != len(std):
+        raise ValueError(f"blocks {blocks} do not cover {len(std)} features")
+    out = np.empty_like(std)
+    start = 0
+    for size in blocks:
+        part = std[start : start + size]
+        floor = max(STD_FLOOR * float(np.median(part)) if size else 0.0, 1e-6)
+        out[start : start + size] = 1.0 / np.maximum(part, floor)
+        start += size
+    return out
+

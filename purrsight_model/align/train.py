@@ -299,6 +299,7 @@ def fit_probes(model: AlignModel, rows: AlignArrays, c: float) -> dict[str, floa
     pooled = pooled_audio(torch.from_numpy(rows.audio), torch.from_numpy(rows.audio_mask),
                           torch.from_numpy(rows.audio_scores)).numpy()  # [N, 2D + S]
     has_audio = rows.audio_mask.any(-1)
+    d, s = rows.audio.shape[-1], rows.audio_scores.shape[-1]
     out = {}
     for name, probe in model.probes.items():
         y = rows.targets[name]
@@ -306,7 +307,8 @@ def fit_probes(model: AlignModel, rows: AlignArrays, c: float) -> dict[str, floa
         if len(np.unique(y[keep])) < 2:
             log.warning("probe %s: fewer than 2 classes in the fit rows; left unfitted", name)
             continue
-        out[name] = fit_probe(probe, pooled[keep].astype(np.float64), y[keep], c)
+        out[name] = fit_probe(probe, pooled[keep].astype(np.float64), y[keep], c,
+                              blocks=(d, d, s))
     return out
 
 

@@ -1,8 +1,8 @@
-"""The default model's own trained parts, stored small: fp16 weights + configs + metrics.
+"""The default model's own trained parts, stored small: int8/fp16 weights + configs + metrics.
 
 Layout of the committed source folder (``resources/models/default``)::
 
-    align/config.yaml  align/model.pt (fp16)  align/metrics.json      Phase 1 run
+    align/config.yaml  align/model.pt (int8 matrices, fp16 rest)  align/metrics.json  Phase 1
     instruct/config.yaml  instruct/adapter.pt (fp16)  instruct/metrics.json   Phase 2 run
     build.json         pins, file hashes, package versions, evaluation summary
     evaluation.json    the held-out evaluation of the built bundle
@@ -21,17 +21,27 @@ from typing import Any
 import torch
 import yaml
 
+from purrsight_model.align.packed_weights import expand, shrink
+
 ALIGN, INSTRUCT = "align", "instruct"
 ALIGN_FILES = ("config.yaml", "model.pt", "metrics.json")
 INSTRUCT_FILES = ("config.yaml", "adapter.pt", "metrics.json")
 
 
+#: Weights kept in fp32 when packing: a linear probe standardises with a mean and a large
+#: inverse std, so fp16 rounding of the mean would move its inputs by whole stds (~60k
+#: numbers, 0.2 MB).
+FP32_PREFIXES = ("probes.",)
+
+
 def _cast(obj: Any, dtype: torch.dtype) -> Any:
-    """Floating tensors of a nested dict/list to ``dtype``; everything else unchanged."""
+    """Floating tensors of a nested dict/list to ``dtype`` (except ``FP32_PREFIXES`` keys,
+    which stay fp32); everything else unchanged."""
     if isinstance(obj, torch.Tensor):
         return obj.to(dtype) if obj.is_floating_point() else obj
     if isinstance(obj, dict):
-        return {k: _cast(v, dtype) for k, v in obj.items()}
+        return {k: v.float() if isinstance(k, str) and k.startswith(FP32_PREFIXES)
+                and isinstance(v, torch.Tensor) else _cast(v, dtype) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return type(obj)(_cast(v, dtype) for v in obj)
     return obj
@@ -48,10 +58,15 @@ def _blank_paths(section: Any) -> None:
                 section[key] = ""
 
 
-def _copy_weights(src: Path, dest: Path, dtype: torch.dtype) -> None:
+def _copy_weights(src: Path, dest: Path, dtype: torch.dtype, int8: bool = False) -> None:
+    """Copy a weights file with its floats cast to ``dtype``; the Phase 1 state dict's large
+    matrices go to int8 (``int8``) or come back from it (any ``dtype``: ``expand``)."""
     blob = torch.load(src, map_location="cpu", weights_only=False)
     if isinstance(blob, dict):
         _blank_paths(blob.get("config"))
+        if isinstance(blob.get("state_dict"), dict):
+            state = expand(blob["state_dict"])
+            blob["state_dict"] = shrink(state) if int8 else state
     torch.save(_cast(blob, dtype), dest)
 
 
@@ -69,7 +84,7 @@ def _pack_run(run: Path, dest: Path, names: tuple[str, ...]) -> None:
         if not (run / name).is_file():
             raise FileNotFoundError(f"{run / name} is missing")
         if name.endswith(".pt"):
-            _copy_weights(run / name, dest / name, torch.float16)
+            _copy_weights(run / name, dest / name, torch.float16, int8=name == "model.pt")
         elif name == "config.yaml":
             _portable_config(run / name, dest / name)
         else:
@@ -77,7 +92,8 @@ def _pack_run(run: Path, dest: Path, names: tuple[str, ...]) -> None:
 
 
 def pack(align_run: Path, instruct_run: Path | None, dest: Path) -> None:
-    """Write the fp16 source parts of a Phase 1 (+ Phase 2) run pair into ``dest``."""
+    """Write the small source parts of a Phase 1 (+ Phase 2) run pair into ``dest``: Phase 1's
+    large matrices as int8 with a scale per row (``align.packed_weights``), the rest fp16."""
     _pack_run(align_run, dest / ALIGN, ALIGN_FILES)
     if instruct_run is not None:
         _pack_run(instruct_run, dest / INSTRUCT, INSTRUCT_FILES)

@@ -10,7 +10,14 @@ from purrsight_model.align.config import HeadSpec
 from purrsight_model.align.data import make_batch
 from purrsight_model.align.evaluate import evaluate_split
 from purrsight_model.align.model import AlignModel
-from purrsight_model.align.probe import LinearProbe, fit_probe, mix_probs, pooled_audio
+from purrsight_model.align.probe import (
+    CLIP,
+    LinearProbe,
+    fit_probe,
+    inverse_std,
+    mix_probs,
+    pooled_audio,
+)
 from purrsight_model.align.train import AlignData, train_align
 from tests.model.test_align import CLASSES, DIMS, synthetic, tiny_cfg
 
@@ -56,6 +63,24 @@ def test_fit_probe_binary_labels_map_to_the_right_classes() -> None:
     with torch.no_grad():
         pred = probe(torch.from_numpy(x).float()).argmax(-1).numpy()
     assert (pred == y).mean() > 0.9
+
+
+def test_near_constant_features_cannot_blow_up_the_probe() -> None:
+    std = np.array([1e-5, 0.5, 0.5, 0.5, 2.0, 1e-7, 2.0])
+    inv = inverse_std(std, (4, 3))
+    np.testing.assert_allclose(inv[[1, 4]], [2.0, 0.5])
+    assert inv[0] == 1 / 0.05 and inv[5] == 1 / 0.2  # floored at 0.1 x the block's median
+    x, y = _blobs(200, 3)
+    x[:, 0] = 1.0 + np.random.default_rng(0).standard_normal(200) * 1e-7  # never moves...
+    probe = LinearProbe(x.shape[1], 3)
+    fit_probe(probe, x, y, c=1.0)
+    odd = torch.from_numpy(x[:5]).float()
+    odd[:, 0] = 50.0  # ...until an owner's room does something new
+    with torch.no_grad():
+        z = (odd - probe.shift) * probe.scale
+        assert z.abs().max() > CLIP and torch.isfinite(probe(odd)).all()
+        shift = (probe(odd) - probe(torch.from_numpy(x[:5]).float())).abs().max()
+    assert shift <= CLIP * probe.linear.weight[:, 0].abs().max() * 2 + 1e-4
 
 
 def test_mix_is_a_probability_mixture_and_weight_zero_keeps_the_head() -> None:
