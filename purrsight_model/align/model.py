@@ -253,4 +253,3 @@ class AlignModel(nn.Module):
             weight = self.cfg.probe_weight * probe.fitted * present  # [B, 1]
             logits[name] = mix_probs(logits[name], probe(pooled), weight)
         return logits
-

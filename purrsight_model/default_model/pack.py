@@ -21,26 +21,21 @@ from typing import Any
 import torch
 import yaml
 
-from purrsight_model.align.packed_weights import expand, shrink
+from purrsight_model.align.packed_weights import EXACT_PREFIXES, expand, shrink
 
 ALIGN, INSTRUCT = "align", "instruct"
 ALIGN_FILES = ("config.yaml", "model.pt", "metrics.json")
 INSTRUCT_FILES = ("config.yaml", "adapter.pt", "metrics.json")
 
 
-#: Weights kept in fp32 when packing: a linear probe standardises with a mean and a large
-#: inverse std, so fp16 rounding of the mean would move its inputs by whole stds (~60k
-#: numbers, 0.2 MB).
-FP32_PREFIXES = ("probes.",)
-
-
 def _cast(obj: Any, dtype: torch.dtype) -> Any:
-    """Floating tensors of a nested dict/list to ``dtype`` (except ``FP32_PREFIXES`` keys,
-    which stay fp32); everything else unchanged."""
+    """Floating tensors of a nested dict/list to ``dtype``, except ``EXACT_PREFIXES`` keys
+    (linear probes: fp16 rounding of their mean would move inputs by whole stds), which stay
+    fp32; everything else unchanged."""
     if isinstance(obj, torch.Tensor):
         return obj.to(dtype) if obj.is_floating_point() else obj
     if isinstance(obj, dict):
-        return {k: v.float() if isinstance(k, str) and k.startswith(FP32_PREFIXES)
+        return {k: v.float() if isinstance(k, str) and k.startswith(EXACT_PREFIXES)
                 and isinstance(v, torch.Tensor) else _cast(v, dtype) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return type(obj)(_cast(v, dtype) for v in obj)

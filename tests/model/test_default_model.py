@@ -1,4 +1,4 @@
-"""The default model's small committed parts: pack (fp16), assemble (pinned, verified), card."""
+"""The default model's small committed parts: pack (int8/fp16), assemble (pinned, verified), card."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _assemble(parts: Path, out: Path, tiny, **kw) -> Path:
                     threads=1, **kw)
 
 
-def test_pack_stores_fp16_weights_without_local_paths(tiny, parts) -> None:
+def test_pack_stores_small_weights_without_local_paths(tiny, parts) -> None:
     blob = torch.load(parts / "align" / "model.pt", weights_only=False)
     state = blob["state_dict"]
     packed = {k for k, v in state.items() if is_packed(v)}
