@@ -78,7 +78,12 @@ def load_align_run(run: str | Path, cfg: AlignConfig | None = None) -> AlignMode
     With ``cfg`` the module is built from it rather than from the saved config (the run's
     own ``_finish`` does this): weights it adds that the checkpoint lacks may only be
     unfitted linear probes, which start neutral."""
-    blob = read_model_blob(run)
+    return model_from_blob(read_model_blob(run), cfg, run)
+
+
+def model_from_blob(blob: dict[str, Any], cfg: AlignConfig | None = None,
+                    run: str | Path = "checkpoint") -> AlignModel:
+    """``load_align_run`` on a ``model.pt`` dict already read (``run`` names it in errors)."""
     cfg = cfg or load_config(AlignConfig, None, **blob["config"])
     heads = tuple(HeadSpec(h["name"], h["source"], tuple(h["classes"])) for h in blob["heads"])
     model = AlignModel(cfg, FeatureDims(**blob["dims"]), heads)
@@ -88,6 +93,15 @@ def load_align_run(run: str | Path, cfg: AlignConfig | None = None) -> AlignMode
     if wrong:
         raise TrainingError(f"{run}: checkpoint does not match its model (e.g. {wrong[:3]})")
     return model.eval()
+
+
+#: ``model.pt`` keys written by ``save_model`` itself (the rest are a run's extras).
+MODEL_KEYS = ("state_dict", "heads", "dims", "config")
+
+
+def run_extras(blob: dict[str, Any]) -> dict[str, Any]:
+    """What a run saved beside the weights (``save_model``'s ``extra``: val score, epoch...)."""
+    return {k: v for k, v in blob.items() if k not in MODEL_KEYS}
 
 
 def read_model_blob(run: str | Path) -> dict[str, Any]:

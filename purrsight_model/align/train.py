@@ -274,12 +274,12 @@ def _finish(out: Path, data: AlignData, total: int, state: dict,
             cfg: AlignConfig) -> Iterator[Progress]:
     from purrsight_model.align.report import write_run_report
 
-    model = ckpt.load_align_run(out, cfg)
+    blob = ckpt.read_model_blob(out)
+    model = ckpt.model_from_blob(blob, cfg, out)
     if len(model.probes):
         yield Progress("align", state["step"], total, message="fitting linear probes")
         probe_acc = fit_probes(model, data.train, cfg.probe_c)
-        extra = {k: v for k, v in ckpt.read_model_blob(out).items() if k not in _MODEL_KEYS}
-        ckpt.save_model(model, out, {**extra, "probe_train_accuracy": probe_acc})
+        ckpt.save_model(model, out, {**ckpt.run_extras(blob), "probe_train_accuracy": probe_acc})
     final = evaluate_split(model, data.val) if len(data.val) else {"heads": {}, "retrieval": {}}
     final["best_epoch"] = state["epoch"] - state["bad_epochs"]
     final["train_rows"], final["val_rows"] = len(data.train), len(data.val)
@@ -287,10 +287,6 @@ def _finish(out: Path, data: AlignData, total: int, state: dict,
     write_run_report(out, final)
     yield Progress("align", state["step"], total, metrics=_summary(final), done=True,
                    message=f"finished; best epoch {final['best_epoch']}")
-
-
-#: ``model.pt`` keys written by ``save_model`` itself (the rest are a run's extras).
-_MODEL_KEYS = ("state_dict", "heads", "dims", "config")
 
 
 def fit_probes(model: AlignModel, rows: AlignArrays, c: float) -> dict[str, float]:
