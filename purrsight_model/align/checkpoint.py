@@ -110,7 +110,7 @@ def read_model_blob(run: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise TrainingError(f"{run} is not a Phase 1 run folder (no {RUN_MARKER})")
     blob = torch.load(path, map_location="cpu", weights_only=False)
-    blob["state_dict"] = expand(blob["state_dict"])  # the default model stores int8 matrices
+    blob["state_dict"] = expand(blob["state_dict"])  # the default model stores int4 matrices
     return blob
 
 

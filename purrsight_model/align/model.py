@@ -22,10 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from purrsight_model.align.config import AlignConfig, HeadSpec
+from purrsight_model.align.pooling import masked_mean, pool_scores
 from purrsight_model.align.probe import LinearProbe, mix_probs, pooled_audio
-
-#: Floor added to YAMNet's class probabilities before taking logs (``score_features``).
-SCORE_EPS = 1e-4
 
 
 class AttentionPool(nn.Module):
@@ -41,9 +39,7 @@ class AttentionPool(nn.Module):
         weights = torch.softmax(logits, dim=-1) * mask  # [B, T]
         weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-6)
         attended = torch.einsum("bt,btd->bd", weights, x)  # [B, D]
-        count = mask.sum(-1, keepdim=True).clamp_min(1)  # [B, 1]
-        mean = (x * mask.unsqueeze(-1)).sum(1) / count  # [B, D]
-        return torch.cat([attended, mean], dim=-1)
+        return torch.cat([attended, masked_mean(x, mask)], dim=-1)
 
 
 class Projection(nn.Module):
@@ -88,23 +84,6 @@ def split_members(x: torch.Tensor, n: int) -> list[torch.Tensor]:
     if n == 1:
         return [x]
     return [c * math.sqrt(n) for c in torch.chunk(x, n, dim=-1)]
-
-
-def pool_scores(scores: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
-    """Clip-level YAMNet class features from per-patch probabilities.
-
-    scores: [B, P, C], mask: [B, P] -> "mean": [B, C] mean probability; "logmeanmax":
-    [B, 2C] mean and max over patches of log(p + eps) (a class heard in one patch counts,
-    and rare-class probabilities are not squashed next to 0).
-    """
-    m = mask.unsqueeze(-1).to(scores.dtype)  # [B, P, 1]
-    count = m.sum(1).clamp_min(1)  # [B, 1]
-    if mode == "mean":
-        return (scores * m).sum(1) / count
-    logs = torch.log(scores.clamp_min(0) + SCORE_EPS)  # [B, P, C]
-    mean = (logs * m).sum(1) / count
-    peak = logs.masked_fill(m == 0, math.log(SCORE_EPS)).amax(1)
-    return torch.cat([mean, peak], dim=-1)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-#: Floor inside log(mean class probability), as in ``model.SCORE_EPS``.
-LOG_EPS = 1e-4
+from purrsight_model.align.pooling import SCORE_EPS, masked_mean, pool_scores
+
 #: Bias of a class the probe never saw: its probability is ~0 and the MLP decides alone.
 UNSEEN_BIAS = -30.0
 #: A feature's std is floored at this share of its block's median std before dividing: a
@@ -31,13 +31,10 @@ def pooled_audio(patches: torch.Tensor, mask: torch.Tensor,
                  scores: torch.Tensor) -> torch.Tensor:
     """Clip features of the probe: [B, P, D], [B, P] bool, [B, P, S] -> [B, 2D + S]
     (mean patch ++ max patch ++ log of the mean class probability; zeros without audio)."""
-    m = mask.unsqueeze(-1).to(patches.dtype)  # [B, P, 1]
-    count = m.sum(1).clamp_min(1.0)  # [B, 1]
-    present = (m.sum(1) > 0).to(patches.dtype)  # [B, 1]
-    mean = (patches * m).sum(1) / count  # [B, D]
-    peak = patches.masked_fill(m == 0, -1e4).amax(1) * present  # [B, D]
-    log_scores = torch.log((scores * m).sum(1) / count + LOG_EPS)  # [B, S]
-    return torch.cat([mean, peak, log_scores], dim=-1)
+    present = mask.any(1, keepdim=True).to(patches.dtype)  # [B, 1]
+    peak = patches.masked_fill(~mask.unsqueeze(-1), -1e4).amax(1) * present  # [B, D]
+    log_scores = torch.log(pool_scores(scores, mask, "mean") + SCORE_EPS)  # [B, S]
+    return torch.cat([masked_mean(patches, mask), peak, log_scores], dim=-1)
 
 
 class LinearProbe(nn.Module):

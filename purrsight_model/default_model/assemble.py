@@ -1,6 +1,6 @@
 """Assemble the runnable default bundle from the committed parts + the weight packages.
 
-The repository holds only what the project trained (``pack``: a few MB of fp16 weights and
+The repository holds only what the project trained (``pack``: a few MB of low-bit weights and
 the build record). The encoders and the LM are rebuilt from the installed weight packages by
 the same ``export_bundle`` that made the record, with each graph's precision pinned to the
 recorded choice (no timing, so the result does not depend on machine load). Every file of
@@ -86,7 +86,7 @@ def _export(src: Path, record: dict[str, Any], work: Path, threads: int,
     align_run, instruct_run = unpack(src, work / "runs", llm=llm)
     out = export_bundle(align_run, instruct_run, work / "bundle", quantize=record["pins"],
                         threads=threads, sources=sources)
-    # fine-tuning starts from these: the packed fp16 files (half the size of the unpacked)
+    # fine-tuning starts from these: the packed files (a fraction of the unpacked size)
     attach_sources(out, src / "align", src / "instruct" if instruct_run else None)
     return out
 

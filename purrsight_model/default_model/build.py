@@ -7,7 +7,7 @@ Stages (each resumable: a finished stage's output is reused when the command is 
     align     Phase 1 on train (validation metrics), then a refit on train + val
     instruct  Phase 2 on the refit's aligned vectors
     export    measured export (which graphs INT8 wins on) -> pins
-    pack      fp16 parts + configs into the source folder
+    pack      low-bit weights + configs into the source folder
     assemble  rebuild the bundle from the packed parts with pinned precisions
     evaluate  held-out test split of every set -> evaluation.json, model card numbers
 
@@ -142,6 +142,23 @@ def _pins(runs: Path, work: Path, threads: int) -> dict[str, str]:
     return pins_of(json.loads((measured / "manifest.json").read_text("utf-8")))
 
 
+def _reused_runs(runs: Path) -> tuple[str, ...]:
+    """Training stages whose finished runs are already in ``runs`` (not trained again)."""
+    align = all((runs / n / f).is_file() for n in ("align-val", "align")
+                for f in ("model.pt", "metrics.json"))
+    instruct = (runs / "instruct" / "metrics.json").is_file()
+    return tuple(n for n, done in (("align", align), ("instruct", instruct)) if done)
+
+
+def _prior_seconds(dest: Path, reused: tuple[str, ...]) -> dict[str, Any]:
+    """The training times of reused stages, from the build record that trained them."""
+    try:
+        prior = json.loads((dest / RECORD).read_text("utf-8")).get("seconds", {})
+    except (OSError, json.JSONDecodeError):
+        prior = {}
+    return {name: prior.get(name) for name in reused} | {"reused": list(reused)}
+
+
 def build_default(cfg: BuildConfig, stop: StopFlag | None = None) -> Iterator[Progress]:
     """Run every stage (see the module docstring); the last event carries the evaluation."""
     work, dest = Path(cfg.work), Path(cfg.dest) if cfg.dest else source_dir()
@@ -159,12 +176,14 @@ def build_default(cfg: BuildConfig, stop: StopFlag | None = None) -> Iterator[Pr
     features = _features(cfg, jsonl, work / "cache")
     timed("features", t0)
     yield Progress("features", 1, 1, done=True, message=json.dumps(features))
+    reused = _reused_runs(runs)
     t0 = time.perf_counter()
     yield from _align(cfg, jsonl, work / "cache", runs, stop)
     timed("align", t0)
     t0 = time.perf_counter()
     yield from _instruct(cfg, jsonl.with_name("instruct.jsonl"), work / "cache", runs, stop)
     timed("instruct", t0)
+    seconds.update(_prior_seconds(dest, reused))
     yield Progress("export", 0, 2, message="measured export (choosing precisions)")
     t0 = time.perf_counter()
     pins = _pins(runs, work, cfg.threads)

@@ -71,10 +71,13 @@ def render(record: dict[str, Any]) -> str:
         lines += ["", "Report fields vs the label-derived reports ("
                   f"{test['n'].get('reports')} windows): " + ", ".join(
                       f"{f} {v:.2f}" for f, v in sorted(test["report_fields"].items()))]
-    secs = record.get("seconds", {})
+    secs = dict(record.get("seconds", {}))
+    reused = set(secs.pop("reused", []))
     if secs:
         lines += ["", "Build time on the 2-core development CPU: " + ", ".join(
-            f"{k} {v / 60:.1f} min" for k, v in secs.items())]
+            f"{k} {v / 60:.1f} min" + (" (in the build that trained the reused runs)"
+                                       if k in reused else "")
+            for k, v in secs.items() if isinstance(v, int | float))]
     return "\n".join([*lines, "", END])
 
 

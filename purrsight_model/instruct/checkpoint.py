@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from purrsight_model.align.config import config_to_dict
+from purrsight_model.align.packed_weights import expand
 from purrsight_model.instruct.config import InstructConfig
 from purrsight_model.instruct.lora import LoRALinear, lora_state
 from purrsight_model.progress import TrainingError
@@ -52,7 +53,9 @@ def load_weights(run: str | Path) -> dict[str, Any]:
     path = Path(run) / RUN_MARKER
     if not path.exists():
         raise TrainingError(f"{run} is not a Phase 2 run folder (no {RUN_MARKER})")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob["projector"] = expand(blob["projector"])  # the default model stores int8 matrices
+    return blob
 
 
 def read_config(run: str | Path) -> dict[str, Any]:

@@ -10,7 +10,8 @@ import torch
 from purrsight_model.align import checkpoint as ckpt
 from purrsight_model.align.data import MediaVariant, draw_available, make_batch
 from purrsight_model.align.evaluate import embed_all, evaluate_split
-from purrsight_model.align.model import AlignModel, pool_scores
+from purrsight_model.align.model import AlignModel
+from purrsight_model.align.pooling import pool_scores
 from purrsight_model.align.train import AlignData, class_weights, train_align
 from tests.model.test_align import DIMS, HEADS, synthetic, tiny_cfg
 

@@ -1,4 +1,4 @@
-"""The default model's small committed parts: pack (int8/fp16), assemble (pinned, verified), card."""
+"""The default model's small committed parts: pack (int4/int8/fp16), assemble (pinned, verified), card."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from purrsight_model.align.packed_weights import is_packed
+from purrsight_model.align.packed_weights import expand, is_packed, shrink
 from purrsight_model.default_model import AssembleError, assemble, is_current
 from purrsight_model.default_model.assemble import RECORD, STAMP, compare_files
-from purrsight_model.default_model.card import END, START, summary, update_card
+from purrsight_model.default_model.card import END, START, render, summary, update_card
 from purrsight_model.default_model.pack import pack, source_digest, unpack
 from purrsight_model.export.bundle import pins_of
 from purrsight_model.export.tiny import build_tiny_bundle
@@ -46,7 +46,7 @@ def test_pack_stores_small_weights_without_local_paths(tiny, parts) -> None:
     blob = torch.load(parts / "align" / "model.pt", weights_only=False)
     state = blob["state_dict"]
     packed = {k for k, v in state.items() if is_packed(v)}
-    assert packed and all(state[k]["int8"].dtype == torch.int8 for k in packed)
+    assert packed and all(state[k]["int4"].dtype == torch.uint8 for k in packed)
     floats = {k: v for k, v in state.items() if k not in packed and v.is_floating_point()}
     probes = {k for k in floats if k.startswith("probes.")}
     assert probes and all(floats[k].dtype == torch.float32 for k in probes)  # kept exact
@@ -55,21 +55,47 @@ def test_pack_stores_small_weights_without_local_paths(tiny, parts) -> None:
     assert "llm_folder" not in (parts / "instruct" / "config.yaml").read_text()
     assert (parts / "align" / "model.pt").stat().st_size < (
         tiny.align_run / "model.pt").stat().st_size
-    adapter = torch.load(parts / "instruct" / "adapter.pt", weights_only=False)
-    assert all(v.dtype == torch.float16 for v in adapter["projector"].values())
+    projector = torch.load(parts / "instruct" / "adapter.pt", weights_only=False)["projector"]
+    rows = {k for k, v in projector.items() if is_packed(v)}  # tiny: maybe none
+    assert all(projector[k]["int8"].dtype == torch.int8 for k in rows)
+    assert all(v.dtype == torch.float16 for k, v in projector.items() if k not in rows)
 
 
-def test_unpack_restores_fp32_within_fp16_rounding(tiny, parts, tmp_path) -> None:
+def test_a_packed_adapter_reads_back_through_the_phase2_loader(tmp_path) -> None:
+    from purrsight_model.default_model.pack import _copy_weights
+    from purrsight_model.instruct.checkpoint import RUN_MARKER, load_weights
+
+    w = torch.randn(256, 64)
+    blob = {"projector": {"maps.audio.0.weight": w, "maps.audio.0.bias": torch.randn(256)},
+            "lora": {"a": torch.randn(4, 8)}, "lora_names": ["x"]}
+    (tmp_path / "run").mkdir()
+    torch.save(blob, tmp_path / "run" / RUN_MARKER)
+    (tmp_path / "packed").mkdir()
+    _copy_weights(tmp_path / "run" / RUN_MARKER, tmp_path / "packed" / RUN_MARKER,
+                  torch.float16, packed=True)
+    stored = torch.load(tmp_path / "packed" / RUN_MARKER, weights_only=False)["projector"]
+    assert stored["maps.audio.0.weight"]["int8"].dtype == torch.int8
+    back = load_weights(tmp_path / "packed")
+    step = w.abs().amax(1, keepdim=True) / 127
+    assert torch.all((back["projector"]["maps.audio.0.weight"] - w).abs() <= step * 0.51)
+    assert back["lora"]["a"].dtype == torch.float16 and back["lora_names"] == ["x"]
+
+
+def test_unpack_restores_what_pack_stored_as_fp32(tiny, parts, tmp_path) -> None:
     align, instruct = unpack(parts, tmp_path, llm="/some/llm")
-    got = torch.load(align / "model.pt", weights_only=False)["state_dict"]
-    ref = torch.load(tiny.align_run / "model.pt", weights_only=False)["state_dict"]
-    for k, v in ref.items():
-        assert got[k].dtype == v.dtype
-        if k.startswith("probes."):
-            assert torch.equal(got[k], v), k
-        elif v.is_floating_point():  # int8 rows: within half a step of the row's max / 127
-            step = v.abs().amax(-1, keepdim=True) / 127 if v.dim() == 2 else 0
-            assert torch.all((got[k] - v).abs() <= step * 0.51 + 1e-3 * v.abs() + 1e-4), k
+    for run, name, key, fmt in ((align, "model.pt", "state_dict", "int4"),
+                                (instruct, "adapter.pt", "projector", "int8")):
+        got = torch.load(run / name, weights_only=False)[key]
+        trained = tiny.align_run if name == "model.pt" else tiny.instruct_run
+        ref = torch.load(trained / name, weights_only=False)[key]
+        for k, v in ref.items():
+            assert got[k].dtype == v.dtype
+            if k.startswith("probes."):
+                assert torch.equal(got[k], v), k
+            elif is_packed(stored := shrink({k: v}, fmt)[k]):  # exactly the packed numbers
+                assert torch.equal(got[k], expand({k: stored})[k]), k
+            elif v.is_floating_point():
+                assert torch.equal(got[k], v.half().float()), k
     assert "/some/llm" in (instruct / "config.yaml").read_text()
 
 
@@ -147,3 +173,23 @@ def test_card_numbers_block_is_replaced_not_duplicated(tmp_path) -> None:
     assert "| 0.800 | no (short by 0.020) |" in text
     assert "| 0.550 | yes |" in text and "n/a" in text
     assert "affective_state 0.50" in text
+
+
+def test_reused_training_runs_keep_the_times_of_the_build_that_trained_them(tmp_path) -> None:
+    from purrsight_model.default_model.build import _prior_seconds, _reused_runs
+
+    runs = tmp_path / "runs"
+    for name, files in (("align-val", ("model.pt", "metrics.json")),
+                        ("align", ("model.pt", "metrics.json")), ("instruct", ("adapter.pt",))):
+        (runs / name).mkdir(parents=True)
+        for f in files:
+            (runs / name / f).write_text("x")
+    assert _reused_runs(runs) == ("align",)  # Phase 2 never finished: it trains again
+    (tmp_path / RECORD).write_text(json.dumps({"seconds": {"align": 900.0, "instruct": 1.0}}))
+    seconds = {"convert": 1.0, **_prior_seconds(tmp_path, ("align",))}
+    assert seconds == {"convert": 1.0, "align": 900.0, "reused": ["align"]}
+    result = {"evaluated": 1, "heads": {}, "catmeows_grouped_by_cat": None, "call_type": None,
+              "reports": None}
+    block = render({"test": summary(result), "seconds": seconds})
+    assert "align 15.0 min (in the build that trained the reused runs)" in block
+    assert "convert 0.0 min" in block and "reused" not in block.replace("reused runs", "")
