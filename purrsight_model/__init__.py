@@ -1,7 +1,7 @@
 """PurrSight model package: schema, encoders, training, export and the torch-free runtime.
 
 Never imports Qt. The app may import only the names re-exported here and from
-``purrsight_model.runtime`` (see ``PUBLIC_API``).
+``purrsight_model.runtime`` (enforced by ``tests/test_boundaries.py``).
 """
 
 from purrsight_model.progress import Progress, StopFlag, TrainingError

@@ -26,7 +26,9 @@ class OverlayConfig:
     signal_threshold: float = 0.5
     """Visible/heard indicators light up from this score."""
     call_threshold: float = 0.2
-    """The call type is shown only when YAMNet's cat classes score at least this."""
+    """The call type is shown only when YAMNet's cat classes score at least this (the
+    runtime's ``CALL_HEARD_MIN``: reports follow the same rule; not imported here, so the
+    overlay does not load onnxruntime)."""
 
 
 @dataclass(frozen=True)

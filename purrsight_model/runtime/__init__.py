@@ -10,8 +10,10 @@ from purrsight_model.runtime.analyzer import Analyzer
 from purrsight_model.runtime.bundle import Bundle, BundleError, default_bundle, load_bundle
 from purrsight_model.runtime.observation import OVERLAY_HEADS, Observation
 from purrsight_model.runtime.reporter import Reporter, WindowInputs, window_inputs
+from purrsight_model.runtime.zeroshot import CALL_HEARD_MIN
 
 __all__ = [
+    "CALL_HEARD_MIN",
     "OVERLAY_HEADS",
     "Analyzer",
     "Bundle",

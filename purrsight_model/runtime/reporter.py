@@ -5,10 +5,17 @@ Phase 2 saw its inputs), the projector turns them into soft-prompt embeddings, t
 the one Phase 2 trained with (``instruct.prompt``, hints from the mean head probabilities),
 and ``decoding.constrained_generate`` drives the KV-cache decoder greedily, so the JSON is
 valid whatever the model says.
+
+The report's vocalization follows the same rule as the live overlay's call line
+(``ground_call``): without a heard cat it stays unknown, and with one, an unknown left by the
+LM becomes the call-type head's top class. Phase 2 learns to say unknown there because most
+label-derived training reports leave the call type unknown (a file name rarely names it),
+not because the call cannot be told.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +38,8 @@ from purrsight_model.runtime.bundle import (
 from purrsight_model.runtime.llm import CachedStep, DecoderSession, DecoderSpec
 from purrsight_model.runtime.observation import Observation
 from purrsight_model.runtime.sessions import make_session
-from purrsight_model.schema import MODALITIES, Report
+from purrsight_model.runtime.zeroshot import CALL_HEARD_MIN
+from purrsight_model.schema import MODALITIES, UNKNOWN, VOCALIZATION, Report
 
 MODALITY_ORDER = ("image", "audio")  # projector block order (instruct.projector)
 
@@ -43,6 +51,7 @@ class WindowInputs:
     image_vec: np.ndarray | None  # [512] unit vector or None
     audio_vec: np.ndarray | None  # [512]
     hints: dict[str, tuple[str, float]]  # short head name -> (label, probability)
+    cat_heard: float = math.nan  # max YAMNet cat-class score of the window (NaN: unknown)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -74,7 +83,25 @@ def window_inputs(observations: Sequence[Observation], hint_heads: Mapping[str, 
     if audio is None:
         # no audio: a call-type hint would be invented
         hints.pop(hint_heads.get("vocalization", "vocalization"), None)
-    return WindowInputs(image, audio, hints)
+    heard = [o.cat_heard for o in observations
+             if o.audio_vec is not None and not math.isnan(o.cat_heard)]
+    return WindowInputs(image, audio, hints, max(heard) if heard else math.nan)
+
+
+def call_restriction(inputs: WindowInputs) -> dict[str, list[str]] | None:
+    """Decoder restriction: no call type when the window has audio but no cat was heard."""
+    if inputs.audio_vec is not None and inputs.cat_heard < CALL_HEARD_MIN:
+        return {"vocalization": [UNKNOWN]}
+    return None
+
+
+def ground_call(report: Report, inputs: WindowInputs, hint: str = "vocalization") -> Report:
+    """An unknown vocalization becomes the call-type hint when a cat was heard."""
+    label = inputs.hints.get(hint, (UNKNOWN, 0.0))[0]
+    if (report.vocalization != UNKNOWN or inputs.audio_vec is None
+            or not inputs.cat_heard >= CALL_HEARD_MIN or label not in VOCALIZATION):
+        return report
+    return report.model_copy(update={"vocalization": label})
 
 
 class Reporter:
@@ -117,9 +144,11 @@ class Reporter:
                                 hints=inputs.hints if self.use_hints and inputs.hints else None)
             step = CachedStep(self.decoder, self.table, self.prompt_embeds(prompt, inputs))
             gen = constrained_generate(step, self.grammar, modalities=inputs.modalities,
+                                       restrict=call_restriction(inputs),
                                        max_text_tokens=self.max_text_tokens)
             self.last_stats, self.last_seconds = gen.stats, time.perf_counter() - start
-            return gen.report
+            return ground_call(gen.report, inputs, self.hint_heads.get("vocalization",
+                                                                       "vocalization"))
 
     def prompt_embeds(self, prompt: PromptIds, inputs: WindowInputs) -> np.ndarray:
         """[T, d] prompt embeddings with the projector's soft tokens in their slots."""

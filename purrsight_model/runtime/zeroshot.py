@@ -13,6 +13,9 @@ import numpy as np
 
 #: A zero-shot call must reach this score before it may raise the trained head's confidence.
 AGREE_MIN_SCORE = 0.3
+#: A call type is named only from this ``cat_heard`` score up (the overlay's call line and a
+#: report's vocalization): the trained head names some call even for silence.
+CALL_HEARD_MIN = 0.2
 
 
 def cat_heard(scores: np.ndarray, cat_classes: Sequence[int]) -> float:

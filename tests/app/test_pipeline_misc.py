@@ -120,3 +120,9 @@ def test_source_problems_are_worded_for_the_owner() -> None:
     assert _source_line(mic, SourceState(SourceStatus.UNAVAILABLE, "x")) == "no microphone"
     assert _source_line(cam, SourceState(SourceStatus.LOST)) == "camera lost — reconnecting"
     assert _source_line(mic, SourceState(SourceStatus.RUNNING)) is None
+
+
+def test_overlay_names_a_call_from_the_same_cat_heard_score_as_the_reports() -> None:
+    from purrsight_model.runtime import CALL_HEARD_MIN
+
+    assert OverlayConfig().call_threshold == CALL_HEARD_MIN

@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from purrsight_model.runtime import (
     window_inputs,
 )
 from purrsight_model.runtime.zeroshot import fuse_calls, level_dbfs
-from purrsight_model.schema import Report, parse_report
+from purrsight_model.schema import VOCALIZATION, Report, parse_report
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +165,47 @@ def test_window_inputs_average_and_hints() -> None:
     assert np.linalg.norm(win.image_vec) == pytest.approx(1.0)
     assert win.image_vec[1] > win.image_vec[0] > 0
     assert win.hints == {"affect": ("anxious", pytest.approx(1.7 / 3))}  # no audio: no call
+
+
+def _heard_window(heard: float, call: dict[str, float]) -> list[Observation]:
+    vec = np.zeros(4, np.float32)
+    vec[2] = 1.0
+    return [Observation(ts=t, has_image=False, has_audio=True, heads={"vocalization": call},
+                        audio_vec=vec, cat_heard=h) for t, h in enumerate((math.nan, heard))]
+
+
+def test_window_cat_heard_is_the_max_over_observations_with_audio() -> None:
+    win = window_inputs(_heard_window(0.6, {"hiss": 0.8, "purr": 0.2}), {"vocalization": "v"})
+    assert win.cat_heard == pytest.approx(0.6) and win.hints["v"][0] == "hiss"
+    assert math.isnan(window_inputs([], {}).cat_heard)
+
+
+@pytest.mark.parametrize(("heard", "said", "expected", "restricted"), [
+    (0.6, "unknown", "hiss", False),  # heard: the LM's unknown becomes the head's call
+    (0.6, "purr", "purr", False),  # a call the LM decided is kept
+    (0.1, "unknown", "unknown", True),  # not heard: no call, and the decoder may not name one
+    (math.nan, "unknown", "unknown", False),  # no cat-class scores: the LM alone decides
+])
+def test_report_vocalization_follows_the_overlay_rule(heard, said, expected, restricted) -> None:
+    from purrsight_model.runtime.reporter import call_restriction, ground_call
+
+    win = window_inputs(_heard_window(heard, {"hiss": 0.8, "purr": 0.2}),
+                        {"vocalization": "vocalization"})
+    report = Report(vocalization=said, modalities_used=("audio",))
+    assert ground_call(report, win).vocalization == expected
+    assert (call_restriction(win) == {"vocalization": ["unknown"]}) is restricted
+    image_only = WindowInputs(np.ones(4, np.float32) / 2, None, {"vocalization": ("hiss", 0.9)},
+                              cat_heard=0.9)
+    assert ground_call(Report(modalities_used=("image",)), image_only).vocalization == "unknown"
+
+
+def test_reporter_names_no_call_when_no_cat_is_heard(built, analyzer) -> None:
+    reporter = Reporter.load(built["bundle"], threads=1)
+    obs = analyzer.analyze(_frame(1), _audio(1))
+    quiet = reporter.report([replace(obs, cat_heard=0.0)])
+    assert quiet.vocalization == "unknown"
+    heard = reporter.report([replace(obs, cat_heard=0.9)])
+    assert heard.vocalization in VOCALIZATION  # the LM's call, or else the head's
 
 
 def test_zero_shot_fusion_only_where_heads_agree() -> None:
