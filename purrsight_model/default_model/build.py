@@ -97,6 +97,15 @@ def _features(cfg: BuildConfig, jsonl: Path, cache: Path) -> dict[str, Any]:
     return out
 
 
+#: Phase 1 runs of a build and the splits each is fitted on.
+ALIGN_RUNS = (("align-val", ["train"]), ("align", ["train", "val"]))
+
+
+def _finished(run: Path, *files: str) -> bool:
+    """A run folder whose training ended (its metrics, plus ``files``, are written)."""
+    return all((run / f).is_file() for f in (*files, "metrics.json"))
+
+
 def _stage_events(name: str, events: Iterator[Progress]) -> Iterator[Progress]:
     for event in events:
         if event.done and event.message.startswith("stopped"):
@@ -109,8 +118,8 @@ def _align(cfg: BuildConfig, jsonl: Path, cache: Path, runs: Path,
     from purrsight_model.align.config import AlignConfig, load_config
     from purrsight_model.align.train import train_align
 
-    for name, fit in (("align-val", ["train"]), ("align", ["train", "val"])):
-        if (runs / name / "model.pt").is_file() and (runs / name / "metrics.json").is_file():
+    for name, fit in ALIGN_RUNS:
+        if _finished(runs / name, "model.pt"):
             continue
         shutil.rmtree(runs / name, ignore_errors=True)
         acfg = load_config(AlignConfig, cfg.recipe, data=str(jsonl), cache=str(cache),
@@ -124,7 +133,7 @@ def _instruct(cfg: BuildConfig, jsonl: Path, cache: Path, runs: Path,
     from purrsight_model.instruct.config import InstructConfig
     from purrsight_model.instruct.train import train_instruct
 
-    if (runs / "instruct" / "metrics.json").is_file():
+    if _finished(runs / "instruct"):
         return
     shutil.rmtree(runs / "instruct", ignore_errors=True)
     icfg = load_config(InstructConfig, cfg.recipe, data=str(jsonl), cache=str(cache),
@@ -144,9 +153,8 @@ def _pins(runs: Path, work: Path, threads: int) -> dict[str, str]:
 
 def _reused_runs(runs: Path) -> tuple[str, ...]:
     """Training stages whose finished runs are already in ``runs`` (not trained again)."""
-    align = all((runs / n / f).is_file() for n in ("align-val", "align")
-                for f in ("model.pt", "metrics.json"))
-    instruct = (runs / "instruct" / "metrics.json").is_file()
+    align = all(_finished(runs / name, "model.pt") for name, _ in ALIGN_RUNS)
+    instruct = _finished(runs / "instruct")
     return tuple(n for n, done in (("align", align), ("instruct", instruct)) if done)
 
 
