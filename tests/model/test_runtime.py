@@ -3,6 +3,7 @@ text search, and Reporter reports that are schema-valid and equal to torch's gre
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import torch
 
 from purrsight_model.align.checkpoint import load_align_run
 from purrsight_model.export import tiny
+from purrsight_model.export.bundle import pins_of
+from purrsight_model.export.choose import MIN_COSINE
 from purrsight_model.export.report_model import load_report_model, make_probes, torch_reports
 from purrsight_model.export.text import TextGraph, tokenize
 from purrsight_model.frontends import log_mel_patches, preprocess_images
@@ -124,7 +127,11 @@ def test_embed_text_matches_torch(built, analyzer) -> None:
     with torch.no_grad():
         ref = graph(torch.from_numpy(ids), torch.from_numpy(mask))[0].numpy()
     assert vec.shape == (16,) and np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-5)
-    np.testing.assert_allclose(vec, ref, atol=1e-5)
+    manifest = json.loads((built["bundle"] / "manifest.json").read_text())
+    if pins_of(manifest)["text_encoder"] == "fp32":
+        np.testing.assert_allclose(vec, ref, atol=1e-5)
+    else:  # the exporter kept INT8 only where it timed faster: hold it to its own bar
+        assert float(vec @ ref) >= MIN_COSINE
 
 
 def test_reporter_equals_torch_greedy_constrained_decode(built) -> None:
