@@ -1,6 +1,7 @@
 """Build alignment and instruction JSONL from a folder laid out like ``shared/data``.
 
-Each known set is a subfolder with ``manifest.csv`` (``path,label,group,sha256``). The
+Each known set is a subfolder with ``manifest.csv`` (``path,label,group,sha256``; ``group``
+and ``sha256`` may be blank or absent: a blank hash is computed from the file). The
 conversion is deterministic: same input folder + config -> byte-identical JSONL. Media
 paths are written absolute (the data folder is read-only and lives apart from the output).
 """
@@ -11,11 +12,12 @@ import csv
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from purrsight_model.data.captions import build_report, caption, row_rng
+from purrsight_model.data.feature_store import file_sha256
 from purrsight_model.data.jsonl import write_jsonl
 from purrsight_model.data.labelmap import TASK_KEYS, schema_labels
 from purrsight_model.data.splits import SplitConfig, contiguous_split, grouped_split
@@ -57,7 +59,8 @@ def read_manifest(set_dir: Path, set_name: str) -> list[Entry]:
     entries = []
     for n, line in enumerate(lines, start=2):
         try:
-            rel, label, sha = line["path"], line["label"], line["sha256"].lower()
+            rel, label = line["path"], line["label"]
+            sha = (line.get("sha256") or "").strip().lower()
         except (KeyError, AttributeError) as exc:
             raise ConvertError(f"{manifest}:{n}: missing column {exc}") from exc
         try:
@@ -67,6 +70,16 @@ def read_manifest(set_dir: Path, set_name: str) -> list[Entry]:
         entries.append(Entry(set_name, rel, (set_dir / rel).resolve(), label,
                              line.get("group") or None, sha))
     return entries
+
+
+def with_hash(e: Entry) -> Entry:
+    """The entry with its file's sha256 filled in when the manifest left it blank."""
+    if e.sha256:
+        return e
+    try:
+        return replace(e, sha256=file_sha256(e.path))
+    except OSError as exc:
+        raise ConvertError(f"{e.path}: cannot read: {exc}") from exc
 
 
 def dedupe(entries: Iterable[Entry]) -> tuple[list[Entry], list[Entry], list[Entry]]:
@@ -174,7 +187,7 @@ def convert(data_dir: str | Path, cfg: SplitConfig | None = None, caption_seed: 
     missing = [e for e in entries if not e.path.is_file()]
     for e in missing:
         log.warning("%s: listed in the manifest but missing; dropped", e.path)
-    kept, copies, conflicts = dedupe(e for e in entries if e.path.is_file())
+    kept, copies, conflicts = dedupe(with_hash(e) for e in entries if e.path.is_file())
     splits = assign_splits(kept, cfg)
     align: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for e, split in zip(kept, splits, strict=True):
