@@ -19,7 +19,7 @@ from typing import Any
 from purrsight_model.data.captions import build_report, caption, row_rng
 from purrsight_model.data.feature_store import file_sha256
 from purrsight_model.data.jsonl import write_jsonl
-from purrsight_model.data.labelmap import TASK_KEYS, schema_labels
+from purrsight_model.data.labelmap import TASK_KEYS, canonical_label, schema_labels
 from purrsight_model.data.splits import SplitConfig, contiguous_split, grouped_split
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def read_manifest(set_dir: Path, set_name: str) -> list[Entry]:
     """Entries of one set, checked against the label mapping (unknown labels are errors)."""
     manifest = set_dir / "manifest.csv"
     try:
-        with manifest.open(newline="", encoding="utf-8") as f:
+        with manifest.open(newline="", encoding="utf-8-sig") as f:  # a spreadsheet's BOM
             lines = list(csv.DictReader(f))
     except OSError as exc:
         raise ConvertError(f"{manifest}: cannot read: {exc}") from exc
@@ -64,6 +64,7 @@ def read_manifest(set_dir: Path, set_name: str) -> list[Entry]:
         except (KeyError, AttributeError) as exc:
             raise ConvertError(f"{manifest}:{n}: missing column {exc}") from exc
         try:
+            label = canonical_label(set_name, label)
             schema_labels(set_name, label, rel)
         except KeyError as exc:
             raise ConvertError(f"{manifest}:{n}: unknown label {label!r}") from exc

@@ -88,6 +88,23 @@ def call_type_from_name(filename: str) -> str:
     return found.pop() if len(found) == 1 else UNKNOWN
 
 
+_SET_FIELDS = {"catsound10": CATSOUND10_FIELDS, "catmeows": CATMEOWS_FIELDS,
+               "catfaces3": CATFACES3_FIELDS}
+
+
+def canonical_label(set_name: str, label: str) -> str:
+    """The set's own spelling of ``label`` (case and surrounding spaces ignored); KeyError if
+    the set has no such class."""
+    table = _SET_FIELDS.get(set_name)
+    if table is None:
+        raise KeyError(f"no label mapping for dataset {set_name!r}")
+    wanted = label.strip().casefold()
+    match = next((k for k in table if k.casefold() == wanted), None)
+    if match is None:
+        raise KeyError(label)
+    return match
+
+
 def schema_labels(set_name: str, label: str, filename: str) -> dict[str, str]:
     """Schema fields evidenced by a dataset label (validated; unknown fields omitted)."""
     if set_name == "catsound10":

@@ -198,21 +198,22 @@ def test_written_files_load_and_reports_valid(data_tree: Path, tmp_path: Path):
 
 
 def test_blank_or_absent_hashes_are_computed(data_tree: Path, tmp_path: Path):
-    """A user's folder may leave sha256 (and group) blank or drop the columns: the files are
-    hashed, so duplicates are still found and distinct files are never merged."""
+    """A user's folder may leave sha256 (and group) blank or drop the columns (the files are
+    hashed, so duplicates are still found and distinct files never merged), save the CSV from
+    a spreadsheet (BOM) and spell a class in another case."""
     root = tmp_path / "data"
     shutil.copytree(data_tree, root)
     for name in ("catsound10", "catfaces3"):
         manifest = root / name / "manifest.csv"
         lines = list(csv.DictReader(manifest.open(newline="")))
-        with manifest.open("w", newline="") as f:
+        with manifest.open("w", newline="", encoding="utf-8-sig") as f:
             w = csv.writer(f)
             if name == "catsound10":  # blank hash column
                 w.writerow(["path", "label", "group", "sha256"])
                 w.writerows([r["path"], r["label"], "", ""] for r in lines)
             else:  # path and label only
                 w.writerow(["path", "label"])
-                w.writerows([r["path"], r["label"]] for r in lines)
+                w.writerows([r["path"], f" {r['label'].upper()}"] for r in lines)
     assert convert(root).summary() == convert(data_tree).summary()
 
 
