@@ -38,7 +38,9 @@ class Observation:
     image_vec: np.ndarray | None = None
     """[512] aligned image vector (None without a frame); the Reporter averages these."""
     audio_vec: np.ndarray | None = None
-    """[512] aligned audio vector (None without audio); the Reporter averages these."""
+    """[512] aligned audio vector; the Reporter averages these. None without audio, and when a
+    frame was analysed beside audio that carries no cat (``cat_heard`` below
+    ``zeroshot.CALL_HEARD_MIN``): the heads and ``embedding`` then come from the frame alone."""
 
     def top(self, head: str) -> tuple[str, float]:
         """Most probable class of a head and its probability (``("unknown", 0)`` if absent)."""

@@ -28,7 +28,7 @@ from purrsight_model.runtime import (
     WindowInputs,
     window_inputs,
 )
-from purrsight_model.runtime.zeroshot import fuse_calls, level_dbfs
+from purrsight_model.runtime.zeroshot import CALL_HEARD_MIN, fuse_calls, level_dbfs
 from purrsight_model.schema import VOCALIZATION, Report, parse_report
 
 
@@ -91,6 +91,8 @@ def test_analyze_every_input_combination(built, analyzer, with_frame, with_audio
     assert isinstance(obs, Observation) and obs.ts == 123.0
     assert (obs.has_image, obs.has_audio) == (with_frame, with_audio)
     assert math.isnan(obs.cat_visible) != with_frame and math.isnan(obs.cat_heard) != with_audio
+    if with_frame and with_audio:  # the tiny tagger "hears" a cat: fused (gate tested below)
+        assert obs.cat_heard >= CALL_HEARD_MIN
     assert (obs.image_vec is not None, obs.audio_vec is not None) == (with_frame, with_audio)
     assert bool(obs.calls) == with_audio
     for head, probs in obs.heads.items():
@@ -172,6 +174,29 @@ def test_window_inputs_average_and_hints() -> None:
     assert np.linalg.norm(win.image_vec) == pytest.approx(1.0)
     assert win.image_vec[1] > win.image_vec[0] > 0
     assert win.hints == {"affect": ("anxious", pytest.approx(1.7 / 3))}  # no audio: no call
+
+
+@pytest.mark.parametrize("heard", [0.05, 0.9])
+def test_audio_with_no_cat_does_not_steer_the_heads_beside_a_frame(analyzer, monkeypatch,
+                                                                   heard) -> None:
+    """Room noise beside a frame: the heads and the fused vector come from the frame alone,
+    while the window still reports its audio (level, cat_heard, calls). Audio alone is always
+    aligned, heard or not."""
+    frame, audio = _frame(), _audio()
+    emb, scores = analyzer.encode_audio(audio)
+    scores = scores.copy()
+    scores[:, list(analyzer.cat_classes)] = heard
+    monkeypatch.setattr(analyzer, "encode_audio", lambda wave: (emb, scores))
+    both, image_only = analyzer.analyze(frame, audio), analyzer.analyze(frame, None)
+    assert both.has_audio and both.calls and both.cat_heard == pytest.approx(heard)
+    gated = heard < CALL_HEARD_MIN
+    for head in ("affective_state", "arousal"):
+        same = np.allclose(list(both.heads[head].values()),
+                           list(image_only.heads[head].values()), atol=1e-6)
+        assert same == gated, head
+    assert np.allclose(both.embedding, image_only.embedding, atol=1e-6) == gated
+    assert (both.audio_vec is None) == gated
+    assert analyzer.analyze(None, audio).audio_vec is not None
 
 
 def _heard_window(heard: float, call: dict[str, float]) -> list[Observation]:
