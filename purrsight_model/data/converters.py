@@ -73,14 +73,17 @@ def read_manifest(set_dir: Path, set_name: str) -> list[Entry]:
     return entries
 
 
-def with_hash(e: Entry) -> Entry:
-    """The entry with its file's sha256 filled in when the manifest left it blank."""
-    if e.sha256:
-        return e
-    try:
-        return replace(e, sha256=file_sha256(e.path))
-    except OSError as exc:
-        raise ConvertError(f"{e.path}: cannot read: {exc}") from exc
+def with_hashes(entries: Iterable[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """(entries with the sha256 a manifest left blank computed from the file, entries whose
+    file cannot be read: warned about and dropped, like missing ones)."""
+    hashed, unreadable = [], []
+    for e in entries:
+        try:
+            hashed.append(e if e.sha256 else replace(e, sha256=file_sha256(e.path)))
+        except OSError as exc:
+            log.warning("%s: cannot read (%s); dropped", e.path, exc)
+            unreadable.append(e)
+    return hashed, unreadable
 
 
 def dedupe(entries: Iterable[Entry]) -> tuple[list[Entry], list[Entry], list[Entry]]:
@@ -172,7 +175,7 @@ class Conversion:
                                       for k, v in sorted(per_class.items())}}
         return {"sets": sets, "duplicate_copies_dropped": [e.id for e in self.copies],
                 "conflicting_duplicates_dropped": [e.id for e in self.conflicts],
-                "missing_files_dropped": [e.id for e in self.missing]}
+                "missing_files_dropped": [e.id for e in self.missing]}  # or unreadable
 
 
 def convert(data_dir: str | Path, cfg: SplitConfig | None = None, caption_seed: int = 0,
@@ -188,12 +191,13 @@ def convert(data_dir: str | Path, cfg: SplitConfig | None = None, caption_seed: 
     missing = [e for e in entries if not e.path.is_file()]
     for e in missing:
         log.warning("%s: listed in the manifest but missing; dropped", e.path)
-    kept, copies, conflicts = dedupe(with_hash(e) for e in entries if e.path.is_file())
+    hashed, unreadable = with_hashes(e for e in entries if e.path.is_file())
+    kept, copies, conflicts = dedupe(hashed)
     splits = assign_splits(kept, cfg)
     align: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for e, split in zip(kept, splits, strict=True):
         align[e.set_name].append(align_record(e, split, caption_seed))
-    return Conversion(align, copies, conflicts, missing)
+    return Conversion(align, copies, conflicts, missing + unreadable)
 
 
 def write_conversion(conv: Conversion, out_dir: str | Path) -> dict[str, Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from purrsight_model.data import cli_convert
+from purrsight_model.data import cli_convert, converters
 from purrsight_model.data.converters import ConvertError, convert, write_conversion
 from purrsight_model.data.jsonl import JsonlDataset
 from purrsight_model.data.labelmap import call_type_from_name, schema_labels
@@ -215,6 +215,27 @@ def test_blank_or_absent_hashes_are_computed(data_tree: Path, tmp_path: Path):
                 w.writerow(["path", "label"])
                 w.writerows([r["path"], f" {r['label'].upper()}"] for r in lines)
     assert convert(root).summary() == convert(data_tree).summary()
+
+
+def test_unreadable_file_is_dropped_like_a_missing_one(data_tree: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch):
+    root = tmp_path / "data"
+    shutil.copytree(data_tree, root)
+    manifest = root / "catfaces3" / "manifest.csv"
+    text = manifest.read_text().replace(hashlib.sha256(
+        (root / "catfaces3/sad/sadcat_0.png").read_bytes()).hexdigest(), "")
+    manifest.write_text(text)
+    real = converters.file_sha256
+
+    def locked(path):
+        if Path(path).name == "sadcat_0.png":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(converters, "file_sha256", locked)
+    s = convert(root).summary()
+    assert "catfaces3/sad/sadcat_0.png" in s["missing_files_dropped"]
+    assert s["sets"]["catfaces3"]["rows"] == 14
 
 
 def test_unknown_label_and_empty_folder(tmp_path: Path):
