@@ -79,6 +79,15 @@ def _call_line(obs: ObservationLike, heard: float | None, cfg: OverlayConfig) ->
     return f"Vocalization: {_pretty(label)} {p:.0%}"
 
 
+def _arousal_line(obs: ObservationLike) -> str:
+    """The runtime leaves the head out of windows it has no evidence for (a photo, when its
+    arousal labels came from sounds only): say unknown rather than "0%"."""
+    if "arousal" not in obs.heads:
+        return "Arousal: unknown"
+    label, p = top_or_unknown(obs, "arousal")
+    return f"Arousal: {_pretty(label)} {p:.0%}"
+
+
 def overlay_view(
     result: Analysed | None, now: float, cfg: OverlayConfig | None = None
 ) -> OverlayView | None:
@@ -95,8 +104,7 @@ def overlay_view(
     if present:
         headline = f"{_pretty(state).capitalize()} {conf:.0%}"
         details.append(_call_line(obs, heard, cfg))
-        label, p = top_or_unknown(obs, "arousal")
-        details.append(f"Arousal: {_pretty(label)} {p:.0%}")
+        details.append(_arousal_line(obs))
     else:
         headline = "No cat detected"
     stale = age >= cfg.stale_s

@@ -17,6 +17,7 @@ from purrsight_model.align import checkpoint as ckpt
 from purrsight_model.align.config import AlignConfig, HeadSpec
 from purrsight_model.align.data import AlignArrays, Batch, feature_std, make_batch
 from purrsight_model.align.evaluate import evaluate_split, selection_score
+from purrsight_model.align.evidence import run_evidence
 from purrsight_model.align.loss import contrastive_loss
 from purrsight_model.align.model import AlignModel, FeatureDims
 from purrsight_model.align.probe import fit_probe, pooled_audio
@@ -283,6 +284,7 @@ def _finish(out: Path, data: AlignData, total: int, state: dict,
     final = evaluate_split(model, data.val) if len(data.val) else {"heads": {}, "retrieval": {}}
     final["best_epoch"] = state["epoch"] - state["bad_epochs"]
     final["train_rows"], final["val_rows"] = len(data.train), len(data.val)
+    final["evidence"] = run_evidence(data.train, cfg.base)
     ckpt.write_metrics(out, final)
     write_run_report(out, final)
     yield Progress("align", state["step"], total, metrics=_summary(final), done=True,

@@ -123,16 +123,18 @@ def _input_specs() -> dict[str, Any]:
 
 
 def _sections(align_run: Path, align: AlignModel, src: EncoderSources) -> dict[str, Any]:
+    metrics = read_json(align_run / "metrics.json")
     return {
         "bundle_id": new_bundle_id(align_run),
         "heads": {h.name: list(h.classes) for h in align.head_specs},
+        # head -> modalities its training labels came with (absent: not recorded by the run)
+        "head_evidence": metrics.get("evidence", {}),
         "inputs": _input_specs(),
         "encoders": {"image": src.image_version, "audio": src.audio_version,
                      "text": src.text.version if src.text else None},
         "zero_shot": {"cat_classes": list(yc.CAT_CLASSES), "calls": CALLS,
                       "imagenet_cat_classes": [281, 282, 283, 284, 285]},
-        "align_run": {"run_id": align_run.name, "run": str(align_run),
-                      "metrics": read_json(align_run / "metrics.json")},
+        "align_run": {"run_id": align_run.name, "run": str(align_run), "metrics": metrics},
         "provenance": data_provenance(align.cfg.data),
     }
 

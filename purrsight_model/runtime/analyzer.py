@@ -12,6 +12,10 @@ hiss"; the photo alone "content 84 %"). So below ``zeroshot.CALL_HEARD_MIN`` (th
 under which no call is named either) a window with a frame is aligned from the frame alone;
 its level, ``cat_heard`` and call scores are still reported. Audio-only windows and clips are
 always aligned from their audio.
+
+A head is left out of a window read only from modalities its training labels never came with
+(``head_evidence`` in the manifest; the default model's arousal labels are sounds only): its
+output there is a guess the model was never taught, and a report says ``unknown`` for it.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Analyzer:
         self.image_dim, self.audio_dim = int(spec["image_dim"]), int(spec["audio_dim"])
         self.audio_classes = int(spec["audio_classes"])
         self.heads = bundle.heads
+        self.evidence = bundle.head_evidence
         zs = bundle.section("zero_shot")
         self.cat_classes = tuple(int(i) for i in zs["cat_classes"])
         self.calls = {str(k): int(v) for k, v in zs["calls"].items()}
@@ -152,8 +157,9 @@ class Analyzer:
                                               and heard < zeroshot.CALL_HEARD_MIN)
         out = self._align(img_emb, aud_emb if use_audio else None,
                           scores if use_audio else None)
+        read_from = {m for m, used in (("image", frames is not None), ("audio", use_audio)) if used}
         heads = {name: dict(zip(classes, map(float, out[f"prob_{name}"]), strict=True))
-                 for name, classes in self.heads.items()}
+                 for name, classes in self.heads.items() if self._evidenced(name, read_from)}
         calls = {} if scores is None else zeroshot.call_scores(scores, self.calls)
         if "vocalization" in heads and calls:
             heads["vocalization"] = zeroshot.fuse_calls(heads["vocalization"], calls)
@@ -169,6 +175,12 @@ class Analyzer:
             image_vec=out["image_vec"].copy() if frames is not None else None,
             audio_vec=out["audio_vec"].copy() if use_audio else None,
         )
+
+    def _evidenced(self, head: str, read_from: set[str]) -> bool:
+        """Whether ``head`` was trained on labels that came with any modality the window was
+        read from (always, when its evidence is unrecorded or nothing was read)."""
+        evidence = self.evidence.get(head)
+        return evidence is None or not read_from or bool(evidence & read_from)
 
     def embed_text(self, text: str) -> np.ndarray:
         """[dim] unit vector of a text query in the shared space (for searching observations)."""

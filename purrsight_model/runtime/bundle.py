@@ -72,6 +72,12 @@ class Bundle:
         """Head name -> class names, in the aligner's output order."""
         return {name: tuple(classes) for name, classes in self.manifest["heads"].items()}
 
+    @property
+    def head_evidence(self) -> dict[str, frozenset[str]]:
+        """Head -> modalities its training labels came with (heads not listed: unrecorded)."""
+        return {str(name): frozenset(map(str, mods))
+                for name, mods in self.manifest.get("head_evidence", {}).items()}
+
     def files_with_role(self, role: str) -> list[str]:
         return [n for n, f in self.manifest["files"].items() if f.get("role") == role]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from fakes import FakeAnalyzer, make_observation
@@ -34,6 +35,16 @@ def test_overlay_words_a_present_cat_and_fades_when_stale() -> None:
     old = overlay_view(res, 110.0, cfg)
     assert 0.2 < mid.alpha < 1.0 and old.alpha == pytest.approx(0.2) and old.stale
     assert "updated 10 s ago" in old.details
+
+
+def test_overlay_says_unknown_for_a_head_the_runtime_left_out() -> None:
+    """A photo-only window of a model whose arousal labels came from sounds: no arousal head,
+    so "unknown", never a made-up class at 0 %."""
+    obs = make_observation(arousal="high")
+    view = overlay_view(analysed(obs, 10.0), 10.0)
+    assert view.details[-1] == "Arousal: high 60%"
+    no_head = replace(obs, heads={k: v for k, v in obs.heads.items() if k != "arousal"})
+    assert overlay_view(analysed(no_head, 10.0), 10.0).details[-1] == "Arousal: unknown"
 
 
 def test_overlay_is_calm_without_a_cat() -> None:

@@ -11,6 +11,7 @@ import torch
 from purrsight_model.align import checkpoint as ckpt
 from purrsight_model.align.config import AlignConfig, HeadSpec
 from purrsight_model.align.data import AlignArrays, make_batch
+from purrsight_model.align.evidence import head_evidence, run_evidence
 from purrsight_model.align.loss import contrastive_loss, info_nce, masked_pair_losses
 from purrsight_model.align.model import AlignModel, FeatureDims
 from purrsight_model.align.train import AlignData, step_loss, train_align
@@ -100,6 +101,7 @@ def test_single_modality_rows_classify_and_train(tmp_path) -> None:
     assert events[-1].done and "finished" in events[-1].message
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["heads"]["affective_state"]["accuracy"] > 0.8
+    assert metrics["evidence"] == {"affective_state": ["image", "audio"]}
     assert metrics["retrieval"]["text->audio"]["label_R@1"] > 0.6
     assert (tmp_path / "plots" / "confusion_affective_state.png").stat().st_size > 1000
     model = ckpt.load_align_run(tmp_path)
@@ -142,3 +144,25 @@ def test_too_little_data_is_a_clear_error(tmp_path) -> None:
     data = AlignData(synthetic(1, 0), synthetic(1, 1), HEADS)
     with pytest.raises(TrainingError, match="at least 2"):
         list(train_align(tiny_cfg(), tmp_path, data=data))
+
+
+def test_head_evidence_lists_the_modalities_a_heads_labels_came_with() -> None:
+    rows = synthetic(12, 0, image_only=4, audio_only=4)  # rows 0-3 image, 4-7 audio, 8-11 both
+    y = np.full(12, -1, np.int64)
+    y[4:8] = 1  # labelled on audio-only rows
+    rows.targets["arousal"] = y
+    rows.targets["never"] = np.full(12, -1, np.int64)
+    assert head_evidence(rows) == {"affective_state": ["image", "audio"], "arousal": ["audio"]}
+    y[9] = 0  # one labelled row with both
+    assert head_evidence(rows)["arousal"] == ["image", "audio"]
+
+
+def test_a_fine_tuned_run_keeps_its_bases_evidence(tmp_path) -> None:
+    rows = synthetic(8, 0, image_only=8)  # the owner's rows: photos only
+    base = tmp_path / "base"
+    base.mkdir()
+    assert run_evidence(rows, None) == {"affective_state": ["image"]}
+    assert run_evidence(rows, base) == {}  # a base without a record: claim nothing
+    ckpt.write_metrics(base, {"evidence": {"affective_state": ["audio"], "arousal": ["audio"]}})
+    assert run_evidence(rows, base) == {"affective_state": ["image", "audio"],
+                                        "arousal": ["audio"]}

@@ -199,6 +199,22 @@ def test_audio_with_no_cat_does_not_steer_the_heads_beside_a_frame(analyzer, mon
     assert analyzer.analyze(None, audio).audio_vec is not None
 
 
+def test_a_head_is_left_out_of_windows_its_labels_never_came_with(built, analyzer,
+                                                                  monkeypatch) -> None:
+    """The manifest carries each head's evidence; a head whose labels were sounds only is
+    not reported for a photo (nor for a photo beside audio with no cat in it)."""
+    manifest = json.loads((built["bundle"] / "manifest.json").read_text())
+    assert manifest["head_evidence"]["arousal"] == ["image", "audio"]  # the tiny run's record
+    assert analyzer.evidence["arousal"] == {"image", "audio"}
+    monkeypatch.setitem(analyzer.evidence, "arousal", frozenset({"audio"}))
+    photo = analyzer.analyze(_frame(), None)
+    assert "arousal" not in photo.heads and "affective_state" in photo.heads
+    assert "arousal" in analyzer.analyze(None, _audio()).heads
+    assert "arousal" in analyzer.analyze(_frame(), _audio()).heads  # heard: read from both
+    monkeypatch.delitem(analyzer.evidence, "arousal")  # unrecorded: always on
+    assert "arousal" in analyzer.analyze(_frame(), None).heads
+
+
 def _heard_window(heard: float, call: dict[str, float]) -> list[Observation]:
     vec = np.zeros(4, np.float32)
     vec[2] = 1.0
