@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from purrsight_model.schema import MODALITIES
+
 if TYPE_CHECKING:
     from purrsight_model.align.data import AlignArrays
-
-MODALITIES = ("image", "audio")
 
 
 def head_evidence(rows: AlignArrays) -> dict[str, list[str]]:
@@ -43,4 +43,3 @@ def run_evidence(rows: AlignArrays, base: str | Path | None) -> dict[str, list[s
         return {}
     return {h: [m for m in MODALITIES if m in own.get(h, ()) or m in prior.get(h, ())]
             for h in sorted(set(own) | set(prior))}
-

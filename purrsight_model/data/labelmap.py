@@ -92,14 +92,18 @@ _SET_FIELDS = {"catsound10": CATSOUND10_FIELDS, "catmeows": CATMEOWS_FIELDS,
                "catfaces3": CATFACES3_FIELDS}
 
 
-def canonical_label(set_name: str, label: str) -> str:
-    """The set's own spelling of ``label`` (case and surrounding spaces ignored); KeyError if
-    the set has no such class."""
+def _table(set_name: str) -> dict[str, dict[str, str]]:
     table = _SET_FIELDS.get(set_name)
     if table is None:
         raise KeyError(f"no label mapping for dataset {set_name!r}")
+    return table
+
+
+def canonical_label(set_name: str, label: str) -> str:
+    """The set's own spelling of ``label`` (case and surrounding spaces ignored); KeyError if
+    the set has no such class."""
     wanted = label.strip().casefold()
-    match = next((k for k in table if k.casefold() == wanted), None)
+    match = next((k for k in _table(set_name) if k.casefold() == wanted), None)
     if match is None:
         raise KeyError(label)
     return match
@@ -107,16 +111,9 @@ def canonical_label(set_name: str, label: str) -> str:
 
 def schema_labels(set_name: str, label: str, filename: str) -> dict[str, str]:
     """Schema fields evidenced by a dataset label (validated; unknown fields omitted)."""
-    if set_name == "catsound10":
-        fields = dict(CATSOUND10_FIELDS[label])
-        call = call_type_from_name(filename)
-        if call != UNKNOWN:
-            fields["vocalization"] = call
-    elif set_name == "catmeows":
-        fields = dict(CATMEOWS_FIELDS[label])
-    elif set_name == "catfaces3":
-        fields = dict(CATFACES3_FIELDS[label])
-    else:
-        raise KeyError(f"no label mapping for dataset {set_name!r}")
+    fields = dict(_table(set_name)[label])
+    call = call_type_from_name(filename) if set_name == "catsound10" else UNKNOWN
+    if call != UNKNOWN:  # CatSound-10 file names often name the call
+        fields["vocalization"] = call
     full = validate_labels(fields)  # raises if a table entry drifted from the schema
     return {k: v for k, v in full.items() if v != UNKNOWN}
