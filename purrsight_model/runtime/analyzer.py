@@ -8,8 +8,9 @@ worker thread while another thread calls ``embed_text`` (a lock serialises them)
 Audio that carries no cat does not steer the heads when there is a frame to look at: the
 trained heads only ever saw cat sounds, and room noise drives them anywhere (measured on the
 default model: a cat photo + white noise at -50 dBFS read "anxious 66 %, arousal high 85 %,
-hiss"; the photo alone "content 84 %"). So below ``zeroshot.CALL_HEARD_MIN`` (the threshold
-under which no call is named either) a window with a frame is aligned from the frame alone;
+hiss"; the photo alone "content 84 %"; ``benchmarks/room_noise.py``). So below
+``zeroshot.CALL_HEARD_MIN`` (the threshold under which no call is named either; the
+``audio_gate`` argument) a window with a frame is aligned from the frame alone;
 its level, ``cat_heard`` and call scores are still reported. Audio-only windows and clips are
 always aligned from their audio.
 
@@ -55,9 +56,11 @@ class Analyzer:
     """Loads a bundle's encoder + aligner graphs and analyses windows or whole clips."""
 
     def __init__(self, bundle: Bundle, threads: int | None = None,
-                 blas_threads: int | None = 1) -> None:
+                 blas_threads: int | None = 1, *,
+                 audio_gate: float = zeroshot.CALL_HEARD_MIN) -> None:
         limit_blas_threads(blas_threads)
         self.bundle = bundle
+        self.audio_gate = audio_gate  # cat_heard below which a frame's window ignores audio
         spec = bundle.section("aligner")
         self.dim = int(spec["dim"])
         self.max_frames, self.max_patches = int(spec["max_frames"]), int(spec["max_patches"])
@@ -78,15 +81,17 @@ class Analyzer:
 
     @classmethod
     def load(cls, bundle: str | Path | Bundle, threads: int | None = None,
-             blas_threads: int | None = 1) -> Analyzer:
+             blas_threads: int | None = 1, *,
+             audio_gate: float = zeroshot.CALL_HEARD_MIN) -> Analyzer:
         """Verify and load a bundle folder (BundleError if corrupt or mismatched).
 
         ``threads``: onnxruntime intra-op threads (None = all cores). ``blas_threads``: cap on
         numpy's BLAS threads for this process (None leaves it alone; see
-        ``sessions.limit_blas_threads``).
+        ``sessions.limit_blas_threads``). ``audio_gate``: ``cat_heard`` below which a window
+        with a frame is read from the frame alone (0 = always fuse; benchmarks compare).
         """
         return cls(bundle if isinstance(bundle, Bundle) else load_bundle(bundle), threads,
-                   blas_threads)
+                   blas_threads, audio_gate=audio_gate)
 
     # --- encoders ---------------------------------------------------------------------
 
@@ -154,7 +159,7 @@ class Analyzer:
         heard = math.nan if scores is None else zeroshot.cat_heard(scores, self.cat_classes)
         # No cat in the audio and a frame to look at: the frame decides (NaN: no cat classes).
         use_audio = wave is not None and not (frames is not None
-                                              and heard < zeroshot.CALL_HEARD_MIN)
+                                              and heard < self.audio_gate)
         out = self._align(img_emb, aud_emb if use_audio else None,
                           scores if use_audio else None)
         read_from = {m for m, used in (("image", frames is not None), ("audio", use_audio)) if used}

@@ -197,6 +197,8 @@ def test_audio_with_no_cat_does_not_steer_the_heads_beside_a_frame(analyzer, mon
     assert np.allclose(both.embedding, image_only.embedding, atol=1e-6) == gated
     assert (both.audio_vec is None) == gated
     assert analyzer.analyze(None, audio).audio_vec is not None
+    monkeypatch.setattr(analyzer, "audio_gate", 0.0)  # the benchmark's baseline: always fuse
+    assert analyzer.analyze(frame, audio).audio_vec is not None
 
 
 def test_a_head_is_left_out_of_windows_its_labels_never_came_with(built, analyzer,
