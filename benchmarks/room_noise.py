@@ -58,13 +58,11 @@ def photos(data: str, split: str) -> list[tuple[str, str]]:
             if (split == "all" or r["split"] == split) and "affective_state" in r["labels"]]
 
 
-def run(bundle: str, data: str, split: str, threads: int) -> dict[str, tuple[float, float, int]]:
+def run(bundle: str, cases: list[tuple[str, str]], threads: int
+        ) -> dict[str, tuple[float, float, int]]:
     """Noise -> (fused accuracy, gated accuracy, windows read from the photo alone)."""
     fused = Analyzer.load(bundle, threads, audio_gate=0.0)
     gated = Analyzer.load(bundle, threads)
-    cases = photos(data, split)
-    if not cases:
-        raise SystemExit(f"no catfaces3 photos with an affective label in {data} ({split})")
     make = noises()
     hits = {name: np.zeros(3) for name in ("photo alone", *make)}
     for path, truth in cases:
@@ -87,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test", help="train/val/test or all")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
-    result = run(args.bundle, args.data, args.split, args.threads)
-    n = len(photos(args.data, args.split))
+    cases = photos(args.data, args.split)
+    if not cases:
+        raise SystemExit(f"no catfaces3 photos with an affective label in {args.data} "
+                         f"({args.split})")
+    result = run(args.bundle, cases, args.threads)
+    n = len(cases)
     print(f"== affective_state accuracy on {n} {args.split} photos beside room noise")
     print(f"{'noise':22s} {'fused (baseline)':>17s} {'shipped':>8s} {'gain':>7s}  photo alone")
     for name, (f, g, alone) in result.items():

@@ -188,10 +188,13 @@ def convert(data_dir: str | Path, cfg: SplitConfig | None = None, caption_seed: 
         raise ConvertError(f"{data_dir}: no known dataset folder with manifest.csv "
                            f"(expected some of {', '.join(SET_MODALITY)})")
     entries = [e for name in names for e in read_manifest(data_dir / name, name)]
-    missing = [e for e in entries if not e.path.is_file()]
+    present: list[Entry] = []
+    missing: list[Entry] = []
+    for e in entries:
+        (present if e.path.is_file() else missing).append(e)
     for e in missing:
         log.warning("%s: listed in the manifest but missing; dropped", e.path)
-    hashed, unreadable = with_hashes(e for e in entries if e.path.is_file())
+    hashed, unreadable = with_hashes(present)
     kept, copies, conflicts = dedupe(hashed)
     splits = assign_splits(kept, cfg)
     align: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
